@@ -1,0 +1,1 @@
+"""samenopvoeden: the Telegram transport (handlers, clock, delivery, CLI, sandbox)."""

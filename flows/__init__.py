@@ -1,0 +1,1 @@
+"""The relationele route: phases, invites, check-ins, signals, digests. No Telegram here."""
