@@ -1,0 +1,164 @@
+"""The `samenopvoeden` command: run the bot, migrate, administer, or play the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from flows.invites import FlowError, add_organisation, create_staff_invite
+from storage.db import Database
+from storage.models import Role
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        result: int = args.handler(args, settings)
+        return result
+    except (ConfigError, FlowError) as error:
+        print(f"samenopvoeden: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="samenopvoeden",
+        description="Telegram bot for ouders and gezinshuisouders who raise a youth together.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot (long polling)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    run.set_defaults(handler=_run)
+
+    demo = commands.add_parser("demo", help="play a short story in the built-in sandbox")
+    demo.add_argument("--output", default=None, help="folder for files the demo writes")
+    demo.set_defaults(handler=_demo)
+
+    db = commands.add_parser("db", help="database commands").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="apply the database migrations").set_defaults(
+        handler=_db_upgrade
+    )
+
+    admin = commands.add_parser("admin", help="organisation admin commands").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    add_org = admin.add_parser("add-organisation", help="add an organisation")
+    add_org.add_argument("name")
+    add_org.set_defaults(handler=_add_organisation)
+    invite = admin.add_parser("invite", help="invite a begeleider or behandelaar")
+    invite.add_argument("--organisation", required=True)
+    invite.add_argument("--role", required=True, choices=["begeleider", "behandelaar"])
+    invite.add_argument("--name", required=True, help="first name of the person invited")
+    invite.add_argument("--json", action="store_true", help="print one JSON object")
+    invite.set_defaults(handler=_invite)
+    return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    token = settings.require_token()
+    db = Database(settings.database_url)
+    if db.is_sqlite:
+        asyncio.run(_upgrade(settings.database_url))
+    application = build_application(
+        token=token,
+        db=db,
+        route=settings.route(),
+        base_url=settings.telegram_api_base_url,
+        clock=SystemClock(),
+    )
+    # run_polling stops cleanly on SIGINT and SIGTERM.
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo  # the demo pulls in the sandbox server only when asked
+
+    return asyncio.run(run_demo(output=args.output))
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_upgrade(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+async def _upgrade(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> str:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                organisation = await add_organisation(session, args.name, SystemClock().now())
+                return organisation.name
+        finally:
+            await db.dispose()
+
+    print(f"organisation added: {asyncio.run(go())}")
+    return 0
+
+
+def _invite(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> tuple[str, str]:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                new = await create_staff_invite(
+                    session,
+                    organisation_name=args.organisation,
+                    role=Role(args.role),
+                    name=args.name,
+                    now=SystemClock().now(),
+                    settings=settings.route(),
+                )
+                return new.code, new.link(settings.telegram_bot_username)
+        finally:
+            await db.dispose()
+
+    code, link = asyncio.run(go())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "code": code,
+                    "link": link,
+                    "role": args.role,
+                    "name": args.name,
+                    "organisation": args.organisation,
+                    "valid_days": settings.invite_valid_days,
+                }
+            )
+        )
+    else:
+        print(f"Invite for {args.name} ({args.role}), valid {settings.invite_valid_days} days")
+        print(f"code: {code}")
+        print(f"link: {link}")
+    return 0

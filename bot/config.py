@@ -1,0 +1,84 @@
+"""Configuration from environment variables (and an optional .env), checked at start."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.settings import RouteSettings
+from storage.db import async_url
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str | None = Field(None, alias="TELEGRAM_API_BASE_URL")
+    telegram_bot_username: str = Field("samenopvoeden_bot", alias="TELEGRAM_BOT_USERNAME")
+    database_url: str = Field("sqlite:///samenopvoeden.db", alias="DATABASE_URL")
+    timezone: str = Field("Europe/Amsterdam", alias="SAMENOPVOEDEN_TIMEZONE")
+    invite_valid_days: int = Field(14, alias="SAMENOPVOEDEN_INVITE_DAYS", ge=1, le=90)
+    retention_days: int = Field(365, alias="SAMENOPVOEDEN_RETENTION_DAYS", ge=30)
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
+            raise ValueError("looks wrong: a token from @BotFather looks like 123456:ABC-def...")
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://", value):
+            raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:8081/bot")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        async_url(value)  # raises ValueError for unsupported databases
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Amsterdam") from error
+        return value
+
+    def require_token(self) -> str:
+        if self.telegram_bot_token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set. Get one from @BotFather, or try "
+                "`samenopvoeden demo`, which needs no token."
+            )
+        return self.telegram_bot_token.get_secret_value()
+
+    def route(self) -> RouteSettings:
+        return RouteSettings(
+            default_timezone=self.timezone,
+            invite_valid_days=self.invite_valid_days,
+            retention_days=self.retention_days,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; turn validation errors into one readable ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # aliases are typed loosely
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"])
+            lines.append(f"  {name}: {problem['msg']}")
+        raise ConfigError("Configuration problem:\n" + "\n".join(lines)) from None

@@ -1,0 +1,233 @@
+"""Telegram handlers: turn an update into a flow call, then deliver what the flow says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.clock import Clock
+from bot.delivery import deliver
+from bot.render import Renderer
+from flows import account, invites, placements
+from flows.people import Caller, mark_unreachable
+from flows.replies import Outcome
+from flows.settings import RouteSettings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[AsyncSession, Caller, dt.datetime], Awaitable[Outcome]]
+
+
+@dataclass
+class Services:
+    """What handlers need, kept in `application.bot_data` (no per-person state in memory)."""
+
+    db: Database
+    renderer: Renderer
+    clock: Clock
+    route: RouteSettings
+    bot_username: str = "samenopvoeden_bot"
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    services: Services = context.application.bot_data["services"]
+    return services
+
+
+def caller_of(update: Update) -> Caller | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None
+    return Caller(
+        telegram_user_id=user.id,
+        chat_id=chat.id,
+        first_name=user.first_name,
+        language_code=user.language_code,
+    )
+
+
+async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
+    """Run one flow step in one transaction, then send what it produced."""
+    caller = caller_of(update)
+    if caller is None:
+        return  # groups and channels are not served
+    services = services_of(context)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        outcome = await step(session, caller, now)
+    unreachable = await deliver(
+        context.bot, services.renderer, outcome, caller.chat_id, update.callback_query
+    )
+    if unreachable:
+        async with services.db.session() as session:
+            for chat_id in unreachable:
+                await mark_unreachable(session, chat_id, now)
+
+
+# --- Commands ------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet, or open the invite behind a deep link."""
+    payload = context.args[0] if context.args else None
+    await run_step(update, context, lambda s, c, now: invites.start(s, c, payload, now))
+
+
+async def new_placement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start creating a placement (begeleider)."""
+    await run_step(update, context, placements.begin_new)
+
+
+async def list_placements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the staff member's placements."""
+    await run_step(update, context, placements.list_mine)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain what this person can do."""
+    await run_step(update, context, lambda s, c, now: account.help_for(s, c))
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the privacy notice."""
+    route = services_of(context).route
+    await run_step(update, context, lambda s, c, now: account.privacy(s, c, route))
+
+
+async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the person's data export."""
+    route = services_of(context).route
+    await run_step(update, context, lambda s, c, now: account.export(s, c, now, route))
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer the languages."""
+    await run_step(update, context, lambda s, c, now: account.choose_language(s, c))
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer pause or erasure."""
+    await run_step(update, context, lambda s, c, now: account.stop_menu(s, c))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop the open question."""
+    await run_step(update, context, lambda s, c, now: account.cancel(s, c))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say kindly that this command does not exist."""
+    await run_step(update, context, lambda s, c, now: account.unknown_command(s, c))
+
+
+# --- Text, other messages and buttons --------------------------------------------------------
+
+
+async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Hand typed text to the question that is open."""
+    assert update.effective_message is not None  # TEXT filter guarantees a message
+    typed = update.effective_message.text or ""
+    services = services_of(context)
+    await run_step(
+        update,
+        context,
+        lambda s, c, now: account.text(s, c, typed, now, services.route, services.bot_username),
+    )
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer photos, stickers and voice notes kindly."""
+    await run_step(update, context, lambda s, c, now: account.not_text(s, c))
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Route a button press by its callback data; old or forged data gets 'expired'."""
+    query = update.callback_query
+    assert query is not None  # CallbackQueryHandler guarantees it
+    await query.answer()
+    services = services_of(context)
+    step = _button_step(query.data or "", services)
+    await run_step(update, context, step)
+
+
+def _button_step(data: str, services: Services) -> Step:
+    kind, _, rest = data.partition(":")
+    args = rest.split(":")
+    route, username = services.route, services.bot_username
+    try:
+        if kind == "cs" and args[0] in ("y", "n"):
+            invite_id, agreed = int(args[1]), args[0] == "y"
+            return lambda s, c, now: invites.answer_consent(s, c, invite_id, agreed, now, route)
+        if kind == "pl":
+            placement_id = int(args[0])
+            return lambda s, c, now: placements.choose_invite_role(s, c, placement_id)
+        if kind == "iv":
+            placement_id, code = int(args[0]), args[1]
+            return lambda s, c, now: placements.make_invite(
+                s, c, placement_id, code, now, route, username
+            )
+        if kind == "st":
+            choice = args[0]
+            return lambda s, c, now: account.stop_choice(s, c, choice, now, route)
+        if kind == "lang":
+            chosen = args[0]
+            return lambda s, c, now: account.set_language(s, c, chosen)
+    except (IndexError, ValueError):
+        pass
+    return lambda s, c, now: account.expired_button(s, c)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error and tell the person something went wrong, without details."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        services = services_of(context)
+        caller = caller_of(update)
+        language = caller.telegram_language if caller else "nl"
+        await context.bot.send_message(
+            update.effective_chat.id, services.renderer.render(language, "common/error", {})
+        )
+    except Exception:  # a failing apology must not hide the first error
+        log.exception("could not tell the person about the error")
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach every handler: commands first, then text, other messages, buttons."""
+    private = filters.ChatType.PRIVATE
+    commands = {
+        "start": start,
+        "nieuw": new_placement,
+        "plaatsingen": list_placements,
+        "help": help_command,
+        "privacy": privacy,
+        "mijngegevens": my_data,
+        "taal": language,
+        "stop": stop,
+        "annuleer": cancel,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private))
+    application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, text))
+    application.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text)
+    )
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_error_handler(on_error)

@@ -1,0 +1,351 @@
+"""What everyone can do with their own account: help, privacy, language, export, pause, erase."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from flows.people import (
+    LANGUAGES,
+    Caller,
+    Me,
+    begeleider_recipient,
+    clear_state,
+    get_state,
+    load_me,
+)
+from flows.placements import NEW_FLOW, continue_new
+from flows.replies import Button, Document, Menu, Outcome, Say
+from flows.settings import RouteSettings
+from storage.models import (
+    AccessLog,
+    ConsentDecision,
+    ConsentRecord,
+    ConversationState,
+    Invite,
+    Participant,
+    Person,
+    Phase,
+    Placement,
+    Role,
+    StaffMember,
+)
+
+
+async def help_for(session: AsyncSession, caller: Caller) -> Outcome:
+    """Explain what this person can do here, by their roles."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("account/help_unknown")
+    return Outcome(me.language).say("account/help", roles=sorted(me.roles))
+
+
+async def privacy(session: AsyncSession, caller: Caller, settings: RouteSettings) -> Outcome:
+    """Show the privacy notice."""
+    me = await load_me(session, caller.telegram_user_id)
+    language = me.language if me else caller.telegram_language
+    return Outcome(language).say("account/privacy", retention_days=settings.retention_days)
+
+
+async def choose_language(session: AsyncSession, caller: Caller) -> Outcome:
+    """Offer the languages."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    buttons = tuple((Button(f"language_{lang}", f"lang:{lang}"),) for lang in LANGUAGES)
+    return Outcome(me.language).add(Say("account/choose_language", buttons=buttons))
+
+
+async def set_language(session: AsyncSession, caller: Caller, language: str) -> Outcome:
+    """Store the chosen language and answer in it."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    if language not in LANGUAGES:
+        return Outcome(me.language).add(Say("common/button_expired", edit=True))
+    me.link.language = language
+    out = Outcome(language).add(Say("account/language_set", edit=True))
+    out.menus.append(me.menu())
+    return out
+
+
+async def export(
+    session: AsyncSession, caller: Caller, now: dt.datetime, settings: RouteSettings
+) -> Outcome:
+    """Send everything stored about this person as a readable document."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("account/export_nothing")
+    consents = list(
+        await session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.person_id == me.person.id)
+            .order_by(ConsentRecord.id)
+        )
+    )
+    access = list(
+        await session.scalars(
+            select(AccessLog)
+            .where(AccessLog.actor_person_id == me.person.id)
+            .order_by(AccessLog.id)
+        )
+    )
+    staff_placements = await _staff_placements(session, me)
+    session.add(_log(me, "export_own_data", f"person:{me.person.id}", now))
+    context = {
+        "person": me.person,
+        "link": me.link,
+        "participations": [
+            {
+                "role": str(p.role),
+                "youth": p.placement.youth_name,
+                "joined_at": p.joined_at,
+                "phase": str(p.placement.phase),
+            }
+            for p in me.participations
+        ],
+        "staff": [{"role": str(s.role)} for s in me.staff],
+        "staff_placements": staff_placements,
+        "consents": [
+            {"decision": str(c.decision), "version": c.notice_version, "at": c.decided_at}
+            for c in consents
+        ],
+        "access": [{"action": a.action, "subject": a.subject, "at": a.at} for a in access],
+        "now": now,
+        "retention_days": settings.retention_days,
+    }
+    document = Document("mijngegevens.txt", "account/export.txt", context)
+    return Outcome(me.language).add(Say("account/export_caption", document=document))
+
+
+async def _staff_placements(session: AsyncSession, me: Me) -> list[dict[str, object]]:
+    ids = [s.id for s in me.staff]
+    if not ids:
+        return []
+    placements = await session.scalars(
+        select(Placement)
+        .where(Placement.begeleider_id.in_(ids) | Placement.behandelaar_id.in_(ids))
+        .order_by(Placement.id)
+    )
+    return [
+        {
+            "youth": p.youth_name,
+            "phase": str(p.phase),
+            "as": "begeleider" if p.begeleider_id in ids else "behandelaar",
+        }
+        for p in placements
+    ]
+
+
+def _log(me: Me, action: str, subject: str, now: dt.datetime) -> AccessLog:
+    return AccessLog(
+        actor_person_id=me.person.id,
+        actor_label=f"{me.person.first_name} (person {me.person.id})",
+        action=action,
+        subject=subject,
+        at=now,
+    )
+
+
+# --- /stop: pause, resume or erase ------------------------------------------------------------
+
+
+async def stop_menu(session: AsyncSession, caller: Caller) -> Outcome:
+    """Offer to pause (or resume) messages, or to erase everything."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("account/stop_unknown")
+    first = (
+        Button("resume_messages", "st:resume")
+        if me.person.paused
+        else Button("pause_messages", "st:pause")
+    )
+    buttons = ((first,), (Button("erase_data", "st:erase"),), (Button("never_mind", "st:no"),))
+    return Outcome(me.language).add(
+        Say("account/stop_menu", {"paused": me.person.paused}, buttons=buttons)
+    )
+
+
+async def stop_choice(
+    session: AsyncSession,
+    caller: Caller,
+    choice: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+) -> Outcome:
+    """Carry out a choice from the /stop menu."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).add(Say("common/button_expired", edit=True))
+    out = Outcome(me.language)
+    if choice == "no":
+        return out.add(Say("account/stop_cancelled", edit=True))
+    if choice == "pause":
+        me.person.paused, me.person.paused_until = True, None
+        out.add(Say("account/paused", edit=True))
+        await _tell_begeleiders(session, me, "account/paused_notice", out)
+        return out
+    if choice == "resume":
+        me.person.paused, me.person.paused_until = False, None
+        out.add(Say("account/resumed", edit=True))
+        await _tell_begeleiders(session, me, "account/resumed_notice", out)
+        return out
+    if choice == "erase":
+        blocking = await _placements_led(session, me)
+        if blocking:
+            return out.add(Say("account/erase_blocked", {"count": len(blocking)}, edit=True))
+        buttons = ((Button("erase_confirm", "st:erase!"),), (Button("never_mind", "st:no"),))
+        return out.add(Say("account/erase_confirm", buttons=buttons, edit=True))
+    if choice == "erase!":
+        if await _placements_led(session, me):
+            return out.add(Say("common/button_expired", edit=True))
+        await _tell_begeleiders(session, me, "account/erased_notice", out)
+        await erase(session, me, now, settings)
+        out.add(Say("account/erased", edit=True))
+        out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
+        return out
+    return out.add(Say("common/button_expired", edit=True))
+
+
+async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:
+    ids = [s.id for s in me.staff_as(Role.BEGELEIDER)]
+    if not ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Placement).where(
+                Placement.begeleider_id.in_(ids), Placement.phase != Phase.AFGESLOTEN
+            )
+        )
+    )
+
+
+async def _tell_begeleiders(session: AsyncSession, me: Me, template: str, out: Outcome) -> None:
+    """Tell the begeleider of each of this person's placements, neutrally and once each."""
+    told: set[int] = set()
+    for participation in me.participations:
+        to = await begeleider_recipient(session, participation.placement)
+        if to is None or to.chat_id in told or to.person_id == me.person.id:
+            continue
+        told.add(to.chat_id)
+        out.add(
+            Say(
+                template,
+                {
+                    "name": me.person.first_name,
+                    "role": str(participation.role),
+                    "youth": participation.placement.youth_name,
+                },
+                to=to,
+            )
+        )
+
+
+async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: RouteSettings) -> None:
+    """Delete the person and everything that names them; keep only anonymous records."""
+    person_id = me.person.id
+    staff_ids = [s.id for s in me.staff]
+    if staff_ids:
+        await session.execute(
+            update(Placement)
+            .where(Placement.behandelaar_id.in_(staff_ids))
+            .values(behandelaar_id=None)
+        )
+    await session.execute(delete(Participant).where(Participant.person_id == person_id))
+    await session.execute(delete(StaffMember).where(StaffMember.person_id == person_id))
+    await session.execute(
+        update(ConsentRecord).where(ConsentRecord.person_id == person_id).values(person_id=None)
+    )
+    await session.execute(
+        update(AccessLog)
+        .where(AccessLog.actor_person_id == person_id)
+        .values(actor_person_id=None, actor_label="erased person")
+    )
+    await session.execute(
+        update(Invite)
+        .where(Invite.created_by_person_id == person_id)
+        .values(created_by_person_id=None)
+    )
+    await session.execute(
+        update(Invite).where(Invite.used_by_person_id == person_id).values(used_by_person_id=None)
+    )
+    await session.execute(
+        delete(ConversationState).where(
+            ConversationState.telegram_user_id == me.link.telegram_user_id
+        )
+    )
+    session.add(
+        ConsentRecord(
+            person_id=None,
+            invite_id=None,
+            decision=ConsentDecision.WITHDRAWN,
+            notice_version=settings.notice_version,
+            decided_at=now,
+        )
+    )
+    person = await session.get(Person, person_id, options=[selectinload(Person.telegram)])
+    if person is not None:
+        await session.delete(person)
+    await session.flush()
+
+
+# --- Text and other messages that are not commands ---------------------------------------------
+
+
+async def text(
+    session: AsyncSession,
+    caller: Caller,
+    message: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+    bot_username: str,
+) -> Outcome:
+    """Route typed text to the open question, or explain kindly that nothing is asked."""
+    me = await load_me(session, caller.telegram_user_id)
+    state = await get_state(session, caller.telegram_user_id)
+    if me is None:
+        if state is not None and state.flow == "consent":
+            return Outcome(caller.telegram_language).say("onboarding/use_the_buttons")
+        return Outcome(caller.telegram_language).say("onboarding/start_without_invite")
+    if state is None:
+        return Outcome(me.language).say("common/nothing_asked")
+    if state.flow == NEW_FLOW:
+        return await continue_new(
+            session, me, state.step, dict(state.data), message, now, settings, bot_username
+        )
+    if state.flow == "consent":
+        return Outcome(me.language).say("onboarding/use_the_buttons")
+    await clear_state(session, caller.telegram_user_id)
+    return Outcome(me.language).say("common/nothing_asked")
+
+
+async def not_text(session: AsyncSession, caller: Caller) -> Outcome:
+    """Answer a photo, sticker or voice note: we only read text and buttons."""
+    me = await load_me(session, caller.telegram_user_id)
+    language = me.language if me else caller.telegram_language
+    state = await get_state(session, caller.telegram_user_id)
+    return Outcome(language).say("common/only_text", asked=state is not None)
+
+
+async def cancel(session: AsyncSession, caller: Caller) -> Outcome:
+    """Stop the question that is open, storing nothing of it."""
+    me = await load_me(session, caller.telegram_user_id)
+    language = me.language if me else caller.telegram_language
+    state = await get_state(session, caller.telegram_user_id)
+    await clear_state(session, caller.telegram_user_id)
+    return Outcome(language).say("common/cancelled", had_open=state is not None)
+
+
+async def unknown_command(session: AsyncSession, caller: Caller) -> Outcome:
+    me = await load_me(session, caller.telegram_user_id)
+    return Outcome(me.language if me else caller.telegram_language).say("common/unknown_command")
+
+
+async def expired_button(session: AsyncSession, caller: Caller) -> Outcome:
+    """Answer a button we do not know (old, or not meant for this chat)."""
+    me = await load_me(session, caller.telegram_user_id)
+    language = me.language if me else caller.telegram_language
+    return Outcome(language).add(Say("common/button_expired"))

@@ -1,0 +1,405 @@
+"""Invites: single-use, expiring, stored hashed, binding one role in one placement or organisation.
+
+Also the onboarding that redeems them: `/start CODE`, the privacy notice and consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from flows.people import (
+    Caller,
+    Me,
+    begeleider_recipient,
+    clear_state,
+    get_state,
+    load_me,
+    set_state,
+)
+from flows.replies import Button, Outcome, Say
+from flows.settings import RouteSettings
+from storage.models import (
+    ConsentDecision,
+    ConsentRecord,
+    Invite,
+    Organisation,
+    Participant,
+    Person,
+    Phase,
+    Placement,
+    Role,
+    StaffMember,
+    TelegramLink,
+)
+
+# Telegram deep-link payloads allow these characters, up to 64 of them.
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_PER_SIDE = 2  # a placement has 1-2 ouders and 1-2 gezinshuisouders
+
+
+class FlowError(Exception):
+    """A request that cannot be done; `args[0]` is a short reason for the operator."""
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    invite: Invite
+    code: str
+
+    def link(self, bot_username: str) -> str:
+        return invite_link(bot_username, self.code)
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: Role,
+    organisation_id: int,
+    now: dt.datetime,
+    settings: RouteSettings,
+    placement_id: int | None = None,
+    invitee_name: str | None = None,
+    created_by_person_id: int | None = None,
+) -> NewInvite:
+    """Create an invite and return it with its code (the only time the code exists in clear)."""
+    code = secrets.token_urlsafe(12)
+    invite = Invite(
+        code_hash=hash_code(code),
+        role=role,
+        organisation_id=organisation_id,
+        placement_id=placement_id,
+        invitee_name=invitee_name,
+        created_by_person_id=created_by_person_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=settings.invite_valid_days),
+    )
+    session.add(invite)
+    await session.flush()
+    return NewInvite(invite, code)
+
+
+async def add_organisation(session: AsyncSession, name: str, now: dt.datetime) -> Organisation:
+    """Create an organisation; its name must be new."""
+    name = " ".join(name.split())
+    if not name or len(name) > 120:
+        raise FlowError("the organisation name must be 1-120 characters")
+    if await session.scalar(select(Organisation).where(Organisation.name == name)):
+        raise FlowError(f"organisation {name!r} exists already")
+    organisation = Organisation(name=name, created_at=now)
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def create_staff_invite(
+    session: AsyncSession,
+    *,
+    organisation_name: str,
+    role: Role,
+    name: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+) -> NewInvite:
+    """Invite a begeleider or behandelaar to an organisation (the admin's command)."""
+    if role not in (Role.BEGELEIDER, Role.BEHANDELAAR):
+        raise FlowError("staff invites are for begeleider or behandelaar")
+    organisation = await session.scalar(
+        select(Organisation).where(Organisation.name == " ".join(organisation_name.split()))
+    )
+    if organisation is None:
+        raise FlowError(f"no organisation called {organisation_name!r}; add it first")
+    name = " ".join(name.split())
+    if not name or len(name) > 64:
+        raise FlowError("the name must be 1-64 characters")
+    return await create_invite(
+        session,
+        role=role,
+        organisation_id=organisation.id,
+        invitee_name=name,
+        now=now,
+        settings=settings,
+    )
+
+
+# --- Redeeming an invite: /start CODE -------------------------------------------------------
+
+
+async def start(
+    session: AsyncSession, caller: Caller, payload: str | None, now: dt.datetime
+) -> Outcome:
+    """Greet, or show the invite behind a deep link with the privacy notice and ask for consent."""
+    me = await load_me(session, caller.telegram_user_id)
+    language = me.language if me else caller.telegram_language
+    out = Outcome(language)
+    if not payload:
+        if me is None:
+            return out.say("onboarding/start_without_invite")
+        return out.say("onboarding/start_known", name=me.person.first_name, roles=sorted(me.roles))
+
+    invite = await _find_invite(session, payload)
+    problem = _invite_problem(invite, me, now)
+    if problem is not None:
+        return out.say(f"onboarding/{problem}")
+    assert invite is not None  # checked by _invite_problem
+    already = _already_in(invite, me)
+    if already:
+        return out.say("onboarding/invite_already_in", youth=_youth(invite))
+
+    await set_state(
+        session, caller.telegram_user_id, "consent", "ask", {"invite_id": invite.id}, now
+    )
+    return out.add(
+        Say(
+            "onboarding/consent_request",
+            _invite_context(invite),
+            buttons=(
+                (Button("consent_yes", f"cs:y:{invite.id}"),),
+                (Button("consent_no", f"cs:n:{invite.id}"),),
+            ),
+        )
+    )
+
+
+async def answer_consent(
+    session: AsyncSession,
+    caller: Caller,
+    invite_id: int,
+    agreed: bool,
+    now: dt.datetime,
+    settings: RouteSettings,
+) -> Outcome:
+    """Link the account on yes; on no keep only the refusal."""
+    me = await load_me(session, caller.telegram_user_id)
+    out = Outcome(me.language if me else caller.telegram_language)
+    state = await get_state(session, caller.telegram_user_id)
+    if state is None or state.flow != "consent" or state.data.get("invite_id") != invite_id:
+        return out.add(Say("common/button_expired", edit=True))
+    invite = await session.scalar(
+        select(Invite)
+        .where(Invite.id == invite_id)
+        .options(
+            selectinload(Invite.placement),
+            selectinload(Invite.organisation),
+            selectinload(Invite.created_by),
+        )
+    )
+    problem = _invite_problem(invite, me, now)
+    if problem is not None:
+        await clear_state(session, caller.telegram_user_id)
+        return out.add(Say(f"onboarding/{problem}", edit=True))
+    assert invite is not None  # checked by _invite_problem
+    await clear_state(session, caller.telegram_user_id)
+
+    if not agreed:
+        # Nothing about this person is kept: only that the invite was refused.
+        session.add(
+            ConsentRecord(
+                person_id=None,
+                invite_id=invite.id,
+                decision=ConsentDecision.REFUSED,
+                notice_version=settings.notice_version,
+                decided_at=now,
+            )
+        )
+        return out.add(Say("onboarding/consent_refused", edit=True))
+
+    full = _side_full(invite)
+    if full:
+        return out.add(Say(f"onboarding/{full}", {"youth": _youth(invite)}, edit=True))
+
+    if me is None:
+        person = Person(first_name=_first_name(invite, caller), created_at=now, paused=False)
+        person.telegram = TelegramLink(
+            telegram_user_id=caller.telegram_user_id,
+            chat_id=caller.chat_id,
+            language=caller.telegram_language,
+            time_zone=settings.default_timezone,
+            reachable=True,
+            linked_at=now,
+        )
+        session.add(person)
+        await session.flush()
+    else:
+        person = me.person
+    await _take_role(session, invite, person, now)
+    invite.used_at = now
+    invite.used_by_person_id = person.id
+    session.add(
+        ConsentRecord(
+            person_id=person.id,
+            invite_id=invite.id,
+            decision=ConsentDecision.GIVEN,
+            notice_version=settings.notice_version,
+            decided_at=now,
+        )
+    )
+    await session.flush()
+
+    me = await load_me(session, caller.telegram_user_id)
+    assert me is not None  # just linked
+    out.language = me.language
+    out.add(Say("onboarding/consent_given", {"name": person.first_name}, edit=True))
+    out.add(Say(f"onboarding/welcome_{invite.role}", _welcome_context(invite, person)))
+    out.menus.append(me.menu())
+    if invite.placement is not None:
+        to = await begeleider_recipient(session, invite.placement)
+        if to is not None and to.person_id != person.id:
+            out.add(
+                Say(
+                    "onboarding/joined_notice",
+                    {
+                        "name": person.first_name,
+                        "role": str(invite.role),
+                        "youth": invite.placement.youth_name,
+                    },
+                    to=to,
+                )
+            )
+    return out
+
+
+async def _find_invite(session: AsyncSession, code: str) -> Invite | None:
+    if not CODE_PATTERN.fullmatch(code):
+        return None
+    return await session.scalar(
+        select(Invite)
+        .where(Invite.code_hash == hash_code(code))
+        .options(
+            selectinload(Invite.placement).selectinload(Placement.participants),
+            selectinload(Invite.organisation),
+            selectinload(Invite.created_by),
+        )
+    )
+
+
+def _invite_problem(invite: Invite | None, me: Me | None, now: dt.datetime) -> str | None:
+    """Name the template that explains why this invite cannot be used, or None."""
+    if invite is None:
+        return "invite_unknown"
+    if invite.used_at is not None:
+        if me is not None and invite.used_by_person_id == me.person.id:
+            return "invite_used_by_you"
+        return "invite_used"
+    if invite.expires_at <= now:
+        return "invite_expired"
+    if invite.placement is not None and invite.placement.phase == Phase.AFGESLOTEN:
+        return "invite_placement_closed"
+    return None
+
+
+def _already_in(invite: Invite, me: Me | None) -> bool:
+    if me is None:
+        return False
+    if invite.placement is not None and invite.role in (Role.OUDER, Role.GEZINSHUISOUDER):
+        return any(p.placement_id == invite.placement_id for p in me.participations)
+    if invite.placement is not None and invite.role == Role.BEHANDELAAR:
+        return any(s.id == invite.placement.behandelaar_id for s in me.staff_as(Role.BEHANDELAAR))
+    return any(
+        s.organisation_id == invite.organisation_id and s.role == invite.role for s in me.staff
+    )
+
+
+def _side_full(invite: Invite) -> str | None:
+    placement = invite.placement
+    if placement is None:
+        return None
+    if invite.role == Role.BEHANDELAAR:
+        return "invite_behandelaar_taken" if placement.behandelaar_id is not None else None
+    same_side = [p for p in placement.participants if p.role == invite.role]
+    return "invite_side_full" if len(same_side) >= MAX_PER_SIDE else None
+
+
+async def _take_role(
+    session: AsyncSession, invite: Invite, person: Person, now: dt.datetime
+) -> None:
+    if invite.role in (Role.OUDER, Role.GEZINSHUISOUDER):
+        assert invite.placement_id is not None  # participant invites always name a placement
+        session.add(
+            Participant(
+                placement_id=invite.placement_id,
+                person_id=person.id,
+                role=invite.role,
+                joined_at=now,
+            )
+        )
+        return
+    staff = await session.scalar(
+        select(StaffMember).where(
+            StaffMember.organisation_id == invite.organisation_id,
+            StaffMember.person_id == person.id,
+            StaffMember.role == invite.role,
+        )
+    )
+    if staff is None:
+        staff = StaffMember(
+            organisation_id=invite.organisation_id,
+            person_id=person.id,
+            role=invite.role,
+            created_at=now,
+        )
+        session.add(staff)
+        await session.flush()
+    if invite.placement is not None and invite.role == Role.BEHANDELAAR:
+        invite.placement.behandelaar_id = staff.id
+
+
+def _first_name(invite: Invite, caller: Caller) -> str:
+    # Staff are named by the admin; others by the first word of their Telegram first name.
+    if invite.invitee_name:
+        return invite.invitee_name
+    words = caller.first_name.split()
+    return words[0][:64] if words else "?"
+
+
+def _youth(invite: Invite) -> str | None:
+    return invite.placement.youth_name if invite.placement is not None else None
+
+
+def _invite_context(invite: Invite) -> dict[str, object]:
+    return {
+        "role": str(invite.role),
+        "youth": _youth(invite),
+        "inviter": invite.created_by.first_name if invite.created_by else None,
+        "organisation": invite.organisation.name,
+        "invitee": invite.invitee_name,
+    }
+
+
+def _welcome_context(invite: Invite, person: Person) -> dict[str, object]:
+    placement = invite.placement
+    return {
+        "name": person.first_name,
+        "youth": placement.youth_name if placement else None,
+        "phase": str(placement.phase) if placement else None,
+        "begeleider": invite.created_by.first_name if invite.created_by else None,
+        "organisation": invite.organisation.name,
+    }
+
+
+async def count_open_invites(session: AsyncSession, placement_id: int, now: dt.datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count(Invite.id)).where(
+                Invite.placement_id == placement_id,
+                Invite.used_at.is_(None),
+                Invite.expires_at > now,
+            )
+        )
+        or 0
+    )

@@ -1,0 +1,20 @@
+"""Which commands each role sees in its Telegram menu (the order is the menu's order)."""
+
+from __future__ import annotations
+
+EVERYONE = ("help", "privacy", "mijngegevens", "taal", "stop")
+BY_ROLE: dict[str, tuple[str, ...]] = {
+    "begeleider": ("nieuw", "plaatsingen", "annuleer"),
+    "behandelaar": ("plaatsingen",),
+    "ouder": (),
+    "gezinshuisouder": (),
+    "admin": (),
+}
+
+
+def commands_for(roles: frozenset[str]) -> list[str]:
+    """The menu for someone with these roles: role commands first, then everyone's."""
+    names: list[str] = []
+    for role in sorted(roles):
+        names.extend(name for name in BY_ROLE.get(role, ()) if name not in names)
+    return names + [name for name in EVERYONE if name not in names]

@@ -1,0 +1,147 @@
+"""Who is writing: the caller, their stored person, roles and placements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from flows.replies import Menu, Recipient
+from storage.models import (
+    ConversationState,
+    Participant,
+    Person,
+    Placement,
+    Role,
+    StaffMember,
+    TelegramLink,
+)
+
+LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The Telegram account an update came from, as Telegram describes it."""
+
+    telegram_user_id: int
+    chat_id: int
+    first_name: str
+    language_code: str | None = None
+
+    @property
+    def telegram_language(self) -> str:
+        if self.language_code:
+            base = self.language_code.split("-")[0].lower()
+            if base in LANGUAGES:
+                return base
+        return "nl"
+
+
+@dataclass
+class Me:
+    """A linked person with their roles, loaded in one go."""
+
+    person: Person
+    link: TelegramLink
+    staff: list[StaffMember] = field(default_factory=list)
+    participations: list[Participant] = field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        return self.link.language
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(
+            [str(s.role) for s in self.staff] + [str(p.role) for p in self.participations]
+        )
+
+    def staff_as(self, role: Role) -> list[StaffMember]:
+        return [s for s in self.staff if s.role == role]
+
+    def menu(self) -> Menu:
+        return Menu(chat_id=self.link.chat_id, language=self.language, roles=self.roles)
+
+
+async def load_me(session: AsyncSession, telegram_user_id: int) -> Me | None:
+    """Load the linked person for this Telegram account, or None."""
+    link = await session.scalar(
+        select(TelegramLink)
+        .where(TelegramLink.telegram_user_id == telegram_user_id)
+        .options(selectinload(TelegramLink.person))
+    )
+    if link is None:
+        return None
+    staff = await session.scalars(
+        select(StaffMember).where(StaffMember.person_id == link.person_id).order_by(StaffMember.id)
+    )
+    participations = await session.scalars(
+        select(Participant)
+        .where(Participant.person_id == link.person_id)
+        .options(selectinload(Participant.placement))
+        .order_by(Participant.id)
+    )
+    return Me(link.person, link, list(staff), list(participations))
+
+
+def language_of(me: Me | None, caller: Caller) -> str:
+    return me.language if me is not None else caller.telegram_language
+
+
+def recipient(link: TelegramLink) -> Recipient:
+    return Recipient(chat_id=link.chat_id, language=link.language, person_id=link.person_id)
+
+
+async def begeleider_recipient(session: AsyncSession, placement: Placement) -> Recipient | None:
+    """Where to reach the begeleider of a placement, if they are linked and reachable."""
+    link = await session.scalar(
+        select(TelegramLink)
+        .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
+        .where(StaffMember.id == placement.begeleider_id)
+    )
+    if link is None or not link.reachable:
+        return None
+    return recipient(link)
+
+
+async def get_state(session: AsyncSession, telegram_user_id: int) -> ConversationState | None:
+    return await session.get(ConversationState, telegram_user_id)
+
+
+async def set_state(
+    session: AsyncSession,
+    telegram_user_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, object],
+    now: dt.datetime,
+) -> None:
+    """Remember which question is open for this person (replaces any earlier one)."""
+    state = await session.get(ConversationState, telegram_user_id)
+    if state is None:
+        session.add(
+            ConversationState(
+                telegram_user_id=telegram_user_id, flow=flow, step=step, data=data, updated_at=now
+            )
+        )
+    else:
+        state.flow, state.step, state.data, state.updated_at = flow, step, dict(data), now
+
+
+async def clear_state(session: AsyncSession, telegram_user_id: int) -> None:
+    await session.execute(
+        delete(ConversationState).where(ConversationState.telegram_user_id == telegram_user_id)
+    )
+
+
+async def mark_unreachable(session: AsyncSession, chat_id: int, now: dt.datetime) -> None:
+    """Note that this chat blocked the bot; nothing more is tried until they write again."""
+    await session.execute(
+        update(TelegramLink)
+        .where(TelegramLink.chat_id == chat_id, TelegramLink.reachable.is_(True))
+        .values(reachable=False, unreachable_since=now)
+    )

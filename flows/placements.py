@@ -1,0 +1,315 @@
+"""Placements: the begeleider creates one step by step, lists theirs and invites people."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from flows.dates import parse_date
+from flows.invites import create_invite, invite_link
+from flows.people import Caller, Me, clear_state, load_me, set_state
+from flows.replies import Button, Outcome, Say
+from flows.settings import RouteSettings
+from storage.models import (
+    AccessLog,
+    Invite,
+    Participant,
+    Phase,
+    Placement,
+    Role,
+    StaffMember,
+)
+
+NEW_FLOW = "nieuw"
+# A first name or alias: letters with at most two parts ("Sam", "Anne-Fleur", "Jan Willem").
+YOUTH_NAME = re.compile(r"[^\W\d_]+(?:[-' ][^\W\d_]+){0,2}")
+YOUTH_NAME_MAX = 30
+GEZINSHUIS_MAX = 60
+START_DATE_PAST_YEARS = 10
+INVITE_ROLE_CODES = {"o": Role.OUDER, "g": Role.GEZINSHUISOUDER, "b": Role.BEHANDELAAR}
+
+
+def _begeleider(me: Me | None) -> Outcome | None:
+    """Return the refusal for someone who is not a begeleider, or None when they are."""
+    if me is None:
+        return Outcome("nl").say("common/not_registered")
+    if not me.staff_as(Role.BEGELEIDER):
+        return Outcome(me.language).say("common/only_begeleider")
+    return None
+
+
+async def begin_new(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """Start creating a placement: ask for the youth's first name or alias."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _begeleider(me)
+    if refusal is not None:
+        if me is None:
+            refusal.language = caller.telegram_language
+        return refusal
+    assert me is not None  # checked above
+    await set_state(session, caller.telegram_user_id, NEW_FLOW, "youth", {}, now)
+    return Outcome(me.language).say("placements/ask_youth_name")
+
+
+async def continue_new(
+    session: AsyncSession,
+    me: Me,
+    step: str,
+    data: dict[str, object],
+    text: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+    bot_username: str,
+) -> Outcome:
+    """Check one answer of /nieuw: re-ask kindly when it is not usable, else go on."""
+    out = Outcome(me.language)
+    user_id = me.link.telegram_user_id
+    value = " ".join(text.split())
+    if step == "youth":
+        if len(value) > YOUTH_NAME_MAX or not YOUTH_NAME.fullmatch(value):
+            return out.say("placements/bad_youth_name", max=YOUTH_NAME_MAX)
+        await set_state(session, user_id, NEW_FLOW, "gezinshuis", {"youth": value}, now)
+        return out.say("placements/ask_gezinshuis", youth=value)
+    if step == "gezinshuis":
+        if not 2 <= len(value) <= GEZINSHUIS_MAX or not any(ch.isalnum() for ch in value):
+            return out.say("placements/bad_gezinshuis", max=GEZINSHUIS_MAX)
+        await set_state(session, user_id, NEW_FLOW, "start", {**data, "gezinshuis": value}, now)
+        return out.say("placements/ask_start_date", youth=data["youth"])
+    if step == "start":
+        today = now.astimezone(ZoneInfo(me.link.time_zone)).date()
+        start = parse_date(value, today)
+        earliest = today.replace(year=today.year - START_DATE_PAST_YEARS)
+        if start is None or not earliest <= start <= today + dt.timedelta(days=366):
+            return out.say("placements/bad_start_date", today=today)
+        return await _create(
+            session,
+            me,
+            str(data["youth"]),
+            str(data["gezinshuis"]),
+            start,
+            now,
+            settings,
+            bot_username,
+        )
+    await clear_state(session, user_id)
+    return out.say("common/nothing_asked")
+
+
+async def _create(
+    session: AsyncSession,
+    me: Me,
+    youth: str,
+    gezinshuis: str,
+    start: dt.date,
+    now: dt.datetime,
+    settings: RouteSettings,
+    bot_username: str,
+) -> Outcome:
+    begeleider = me.staff_as(Role.BEGELEIDER)[0]
+    placement = Placement(
+        organisation_id=begeleider.organisation_id,
+        youth_name=youth,
+        gezinshuis_name=gezinshuis,
+        phase=Phase.INSTALLATIEFASE,
+        phase_since=now,
+        start_date=start,
+        begeleider_id=begeleider.id,
+        behandelaar_id=None,
+        created_at=now,
+    )
+    session.add(placement)
+    await session.flush()
+    links = {}
+    for role in (Role.OUDER, Role.GEZINSHUISOUDER, Role.BEHANDELAAR):
+        new = await create_invite(
+            session,
+            role=role,
+            organisation_id=placement.organisation_id,
+            placement_id=placement.id,
+            created_by_person_id=me.person.id,
+            now=now,
+            settings=settings,
+        )
+        links[str(role)] = new.link(bot_username)
+    await clear_state(session, me.link.telegram_user_id)
+    return Outcome(me.language).say(
+        "placements/created",
+        youth=youth,
+        gezinshuis=gezinshuis,
+        start=start,
+        links=links,
+        days=settings.invite_valid_days,
+    )
+
+
+async def list_mine(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """List the placements this begeleider or behandelaar works on, with who has joined."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    staff_ids = [s.id for s in me.staff if s.role in (Role.BEGELEIDER, Role.BEHANDELAAR)]
+    if not staff_ids:
+        return Outcome(me.language).say("common/only_staff")
+    placements = list(
+        await session.scalars(
+            select(Placement)
+            .where(
+                (Placement.begeleider_id.in_(staff_ids))
+                | (Placement.behandelaar_id.in_(staff_ids))
+            )
+            .options(
+                selectinload(Placement.participants).selectinload(Participant.person),
+                selectinload(Placement.behandelaar).selectinload(StaffMember.person),
+            )
+            .order_by(Placement.closed_at.is_not(None), Placement.youth_name, Placement.id)
+        )
+    )
+    open_invites = await _open_invites(session, [p.id for p in placements], now)
+    session.add(
+        AccessLog(
+            actor_person_id=me.person.id,
+            actor_label=f"{me.person.first_name} (person {me.person.id})",
+            action="list_placements",
+            subject=",".join(f"placement:{p.id}" for p in placements) or "none",
+            at=now,
+        )
+    )
+    rows = [_summary(p, open_invites.get(p.id, {}), me, now) for p in placements]
+    buttons = tuple(
+        (Button("invite_for", f"pl:{p.id}", args={"youth": p.youth_name}),)
+        for p in placements
+        if p.phase != Phase.AFGESLOTEN and p.begeleider_id in staff_ids
+    )
+    return Outcome(me.language).add(Say("placements/list", {"placements": rows}, buttons=buttons))
+
+
+async def _open_invites(
+    session: AsyncSession, placement_ids: list[int], now: dt.datetime
+) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    if not placement_ids:
+        return counts
+    invites = await session.scalars(
+        select(Invite).where(
+            Invite.placement_id.in_(placement_ids),
+            Invite.used_at.is_(None),
+            Invite.expires_at > now,
+        )
+    )
+    for invite in invites:
+        assert invite.placement_id is not None  # filtered above
+        per_role = counts.setdefault(invite.placement_id, {})
+        per_role[str(invite.role)] = per_role.get(str(invite.role), 0) + 1
+    return counts
+
+
+def _summary(
+    placement: Placement, open_invites: dict[str, int], me: Me, now: dt.datetime
+) -> dict[str, object]:
+    def names(role: Role) -> list[str]:
+        return [p.person.first_name for p in placement.participants if p.role == role]
+
+    behandelaar = placement.behandelaar
+    return {
+        "youth": placement.youth_name,
+        "gezinshuis": placement.gezinshuis_name,
+        "phase": str(placement.phase),
+        "weeks_in_phase": max(0, (now - placement.phase_since).days // 7),
+        "ouders": names(Role.OUDER),
+        "gezinshuisouders": names(Role.GEZINSHUISOUDER),
+        "behandelaar": behandelaar.person.first_name if behandelaar else None,
+        "open_invites": open_invites,
+        "mine_as": "begeleider"
+        if any(s.id == placement.begeleider_id for s in me.staff)
+        else "behandelaar",
+    }
+
+
+async def _own_placement(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
+    """The placement if this person is its begeleider, else None."""
+    placement = await session.get(
+        Placement, placement_id, options=[selectinload(Placement.participants)]
+    )
+    own = {s.id for s in me.staff_as(Role.BEGELEIDER)}
+    if placement is None or placement.begeleider_id not in own:
+        return None
+    return placement
+
+
+async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id: int) -> Outcome:
+    """Offer which role a new invite link for this placement is for."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _begeleider(me)
+    if refusal is not None:
+        return refusal
+    assert me is not None  # checked above
+    placement = await _own_placement(session, me, placement_id)
+    if placement is None:
+        return Outcome(me.language).say("placements/not_yours")
+    buttons = tuple(
+        (Button(f"role_{role}", f"iv:{placement.id}:{code}"),)
+        for code, role in INVITE_ROLE_CODES.items()
+    )
+    return Outcome(me.language).add(
+        Say("placements/choose_invite_role", {"youth": placement.youth_name}, buttons=buttons)
+    )
+
+
+async def make_invite(
+    session: AsyncSession,
+    caller: Caller,
+    placement_id: int,
+    role_code: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+    bot_username: str,
+) -> Outcome:
+    """Create one more invite link for a role in the begeleider's own placement."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _begeleider(me)
+    if refusal is not None:
+        return refusal
+    assert me is not None  # checked above
+    role = INVITE_ROLE_CODES.get(role_code)
+    placement = await _own_placement(session, me, placement_id)
+    out = Outcome(me.language)
+    if placement is None or role is None:
+        return out.say("placements/not_yours")
+    if placement.phase == Phase.AFGESLOTEN:
+        return out.add(Say("placements/closed", {"youth": placement.youth_name}, edit=True))
+    side = [p for p in placement.participants if p.role == role]
+    full = (role == Role.BEHANDELAAR and placement.behandelaar_id is not None) or len(side) >= 2
+    if full:
+        return out.add(
+            Say(
+                "placements/role_full",
+                {"youth": placement.youth_name, "role": str(role)},
+                edit=True,
+            )
+        )
+    new = await create_invite(
+        session,
+        role=role,
+        organisation_id=placement.organisation_id,
+        placement_id=placement.id,
+        created_by_person_id=me.person.id,
+        now=now,
+        settings=settings,
+    )
+    return out.add(
+        Say(
+            "placements/invite_link",
+            {
+                "youth": placement.youth_name,
+                "role": str(role),
+                "link": invite_link(bot_username, new.code),
+                "days": settings.invite_valid_days,
+            },
+            edit=True,
+        )
+    )
