@@ -85,7 +85,8 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet, or open the invite behind a deep link."""
     payload = context.args[0] if context.args else None
-    await run_step(update, context, lambda s, c, now: invites.start(s, c, payload, now))
+    route = services_of(context).route
+    await run_step(update, context, lambda s, c, now: invites.start(s, c, payload, now, route))
 
 
 async def new_placement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -141,7 +141,11 @@ async def create_staff_invite(
 
 
 async def start(
-    session: AsyncSession, caller: Caller, payload: str | None, now: dt.datetime
+    session: AsyncSession,
+    caller: Caller,
+    payload: str | None,
+    now: dt.datetime,
+    settings: RouteSettings,
 ) -> Outcome:
     """Greet, or show the invite behind a deep link with the privacy notice and ask for consent."""
     me = await load_me(session, caller.telegram_user_id)
@@ -167,7 +171,7 @@ async def start(
     return out.add(
         Say(
             "onboarding/consent_request",
-            _invite_context(invite),
+            {**_invite_context(invite), "retention_days": settings.retention_days},
             buttons=(
                 (Button("consent_yes", f"cs:y:{invite.id}"),),
                 (Button("consent_no", f"cs:n:{invite.id}"),),

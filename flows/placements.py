@@ -34,10 +34,10 @@ START_DATE_PAST_YEARS = 10
 INVITE_ROLE_CODES = {"o": Role.OUDER, "g": Role.GEZINSHUISOUDER, "b": Role.BEHANDELAAR}
 
 
-def _begeleider(me: Me | None) -> Outcome | None:
+def _begeleider(me: Me | None, caller: Caller) -> Outcome | None:
     """Return the refusal for someone who is not a begeleider, or None when they are."""
     if me is None:
-        return Outcome("nl").say("common/not_registered")
+        return Outcome(caller.telegram_language).say("common/not_registered")
     if not me.staff_as(Role.BEGELEIDER):
         return Outcome(me.language).say("common/only_begeleider")
     return None
@@ -46,10 +46,8 @@ def _begeleider(me: Me | None) -> Outcome | None:
 async def begin_new(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """Start creating a placement: ask for the youth's first name or alias."""
     me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me)
+    refusal = _begeleider(me, caller)
     if refusal is not None:
-        if me is None:
-            refusal.language = caller.telegram_language
         return refusal
     assert me is not None  # checked above
     await set_state(session, caller.telegram_user_id, NEW_FLOW, "youth", {}, now)
@@ -244,7 +242,7 @@ async def _own_placement(session: AsyncSession, me: Me, placement_id: int) -> Pl
 async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id: int) -> Outcome:
     """Offer which role a new invite link for this placement is for."""
     me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me)
+    refusal = _begeleider(me, caller)
     if refusal is not None:
         return refusal
     assert me is not None  # checked above
@@ -271,7 +269,7 @@ async def make_invite(
 ) -> Outcome:
     """Create one more invite link for a role in the begeleider's own placement."""
     me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me)
+    refusal = _begeleider(me, caller)
     if refusal is not None:
         return refusal
     assert me is not None  # checked above

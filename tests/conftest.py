@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import FakeClock
+from flows.settings import RouteSettings
+from storage.db import Database, is_sqlite
+
+# A Monday morning in Amsterdam (UTC+1 in winter).
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def database_url(tmp_path: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+async def fresh_database(url: str) -> Database:
+    """An empty database at the newest migration."""
+    db = Database(url)
+    if not is_sqlite(url):
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await db.upgrade()
+    return db
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await fresh_database(database_url(tmp_path))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def route() -> RouteSettings:
+    return RouteSettings()
