@@ -195,13 +195,7 @@ async def answer_consent(
     if state is None or state.flow != "consent" or state.data.get("invite_id") != invite_id:
         return out.add(Say("common/button_expired", edit=True))
     invite = await session.scalar(
-        select(Invite)
-        .where(Invite.id == invite_id)
-        .options(
-            selectinload(Invite.placement),
-            selectinload(Invite.organisation),
-            selectinload(Invite.created_by),
-        )
+        select(Invite).where(Invite.id == invite_id).options(*_INVITE_OPTIONS)
     )
     problem = _invite_problem(invite, me, now)
     if problem is not None:
@@ -278,17 +272,19 @@ async def answer_consent(
     return out
 
 
+# Everything the invite screens show or check, loaded with the invite.
+_INVITE_OPTIONS = (
+    selectinload(Invite.placement).selectinload(Placement.participants),
+    selectinload(Invite.organisation),
+    selectinload(Invite.created_by),
+)
+
+
 async def _find_invite(session: AsyncSession, code: str) -> Invite | None:
     if not CODE_PATTERN.fullmatch(code):
         return None
     return await session.scalar(
-        select(Invite)
-        .where(Invite.code_hash == hash_code(code))
-        .options(
-            selectinload(Invite.placement).selectinload(Placement.participants),
-            selectinload(Invite.organisation),
-            selectinload(Invite.created_by),
-        )
+        select(Invite).where(Invite.code_hash == hash_code(code)).options(*_INVITE_OPTIONS)
     )
 
 

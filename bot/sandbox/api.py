@@ -386,6 +386,7 @@ class BotApi:
             sender=self.bot_user,
             chat=chat.chat_api(),
             seq=self._bump(),
+            created_seq=self.seq,
             **fields,
         )
         chat.next_message_id += 1
@@ -507,6 +508,7 @@ class BotApi:
             sender=chat.user_api(),
             chat=chat.chat_api(),
             seq=self._bump(),
+            created_seq=self.seq,
             text=text if text is not None else caption or "",
             html=text if text is not None else caption or "",
             entities=entities,
@@ -747,6 +749,11 @@ class BotApi:
             kind = "pop-up" if params.get_bool("show_alert") else "melding"
             chat.events.append(ChatEvent(self._bump(), True, f"({kind}) {text}"))
         return True
+
+    def callback_chat(self, query_id: str) -> int | None:
+        """The chat a callback query came from, if the id is known."""
+        query = self._callbacks.get(query_id)
+        return query.chat_id if query else None
 
     @property
     def unanswered_callback_queries(self) -> list[str]:

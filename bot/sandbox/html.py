@@ -143,7 +143,7 @@ class _Parser:
     def start_tag(self) -> None:
         src, begin = self.src, self.pos
         name_match = _NAME_CHARS.match(src, begin + 1)
-        assert name_match is not None  # noqa: S101 - the pattern matches the empty string
+        assert name_match is not None
         name = name_match.group().lower()
         if name not in _ALL_TAGS:
             raise self.fail(f'Unsupported start tag "{name}"', begin)
@@ -158,7 +158,7 @@ class _Parser:
                 i += 1
                 break
             attr_match = _NAME_CHARS.match(src, i)
-            assert attr_match is not None  # noqa: S101 - the pattern matches the empty string
+            assert attr_match is not None
             attr = attr_match.group().lower()
             if not attr:
                 raise self.fail(f'Empty attribute name in the tag "{name}"', begin)

@@ -75,6 +75,7 @@ class ChatMessage:
     sender: JsonDict
     chat: JsonDict
     seq: int  # sandbox-wide change counter: bumped on create/edit/delete
+    created_seq: int  # seq at creation, keeps the chat order for transcripts
     text: str = ""  # plain text (or caption) after entity parsing
     html: str = ""  # the raw text as sent, e.g. the HTML source
     entities: list[JsonDict] = field(default_factory=list)

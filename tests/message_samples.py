@@ -1,0 +1,91 @@
+"""Sample contexts that render every template; BASE is a superset, VARIANTS cover branches.
+
+A new template variable fails the template test until a sample is added here: on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace as NS
+from typing import Any
+
+NOW = dt.datetime(2026, 3, 12, 9, 5, tzinfo=dt.UTC)
+HOSTILE = "<b>Sam & \"co\"</b> 😀 &amp; </i>"  # typed text must never break a message
+
+PLACEMENTS = [
+    {
+        "youth": "Sam", "gezinshuis": "De Linde", "phase": "installatiefase", "weeks_in_phase": 0,
+        "ouders": ["Olga", "Piet"], "gezinshuisouders": [], "behandelaar": None,
+        "mine_as": "begeleider", "open_invites": {"gezinshuisouder": 2, "behandelaar": 1},
+    },
+    {
+        "youth": "Anne-Fleur", "gezinshuis": HOSTILE, "phase": "afgesloten", "weeks_in_phase": 5,
+        "ouders": [], "gezinshuisouders": [HOSTILE], "behandelaar": "Bea",
+        "mine_as": "behandelaar", "open_invites": {"ouder": 1},
+    },
+]
+EXPORT = {
+    "person": NS(first_name="Olga", created_at=NOW, paused=True, paused_until=NOW),
+    "link": NS(telegram_user_id=123456789, language="nl", time_zone="Europe/Amsterdam",
+               reachable=True),
+    "now": NOW,
+    "retention_days": 730,
+    "participations": [
+        {"role": "ouder", "youth": "Sam", "joined_at": NOW, "phase": "stabilisatiefase"}
+    ],
+    "staff": [{"role": "begeleider"}],
+    "staff_placements": [{"youth": "Sam", "phase": "installatiefase", "as": "begeleider"}],
+    "consents": [
+        {"decision": "given", "version": "2026-11", "at": NOW},
+        {"decision": "withdrawn", "version": "2026-11", "at": NOW},
+    ],
+    "access": [{"action": "export_own_data", "subject": "person:1", "at": NOW}],
+}
+
+BASE: dict[str, Any] = {
+    "youth": "Sam", "gezinshuis": "De Linde", "name": "Olga", "role": "ouder", "roles": ["ouder"],
+    "count": 1, "retention_days": 365, "max": 30, "today": dt.date(2026, 3, 12),
+    "start": dt.date(2026, 9, 1), "days": 14,
+    "links": {r: f"https://t.me/x?start={r}" for r in ("ouder", "gezinshuisouder", "behandelaar")},
+    "link": "https://t.me/x?start=D", "placements": PLACEMENTS, "paused": False,
+    "had_open": True, "asked": True, "inviter": "Bea", "organisation": "Zorg & Co",
+    "invitee": None, "begeleider": "Bea", "phase": "installatiefase",
+}
+
+VARIANTS: dict[str, list[dict[str, Any]]] = {
+    "account/export.txt": [
+        EXPORT,
+        {**EXPORT, "participations": [], "staff": [], "staff_placements": [], "access": [],
+         "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None)},
+    ],
+    "account/help": [{"roles": r} for r in (["ouder"], ["begeleider", "behandelaar"], ["admin"])],
+    "placements/list": [{"placements": PLACEMENTS}, {"placements": []}],
+    "onboarding/consent_request": [
+        {**BASE, "role": r, "inviter": i, "youth": y, "invitee": n}
+        for r, i, y, n in [
+            ("ouder", "Bea", "Sam", None),
+            ("gezinshuisouder", None, "Sam", "Kees"),
+            ("begeleider", None, None, "Bea"),
+        ]
+    ],
+    "onboarding/welcome_ouder": [
+        {**BASE, "phase": p, "begeleider": b}
+        for p in ("installatiefase", "stabilisatiefase", "evaluatiefase")
+        for b in ("Bea", None)
+    ],
+    "onboarding/welcome_behandelaar": [{**BASE, "youth": y} for y in ("Sam", None)],
+    "onboarding/start_known": [{**BASE, "roles": ["begeleider", "behandelaar"]}],
+    "onboarding/invite_already_in": [{**BASE, "youth": y} for y in ("Sam", None)],
+    "placements/role_full": [{**BASE, "role": r} for r in ("behandelaar", "gezinshuisouder")],
+    "account/erase_blocked": [{**BASE, "count": c} for c in (1, 3)],
+    "account/stop_menu": [{"paused": p} for p in (True, False)],
+    "common/cancelled": [{"had_open": h} for h in (True, False)],
+    "common/only_text": [{"asked": a} for a in (True, False)],
+    "account/privacy": [{"retention_days": d} for d in (365, 730, 400)],
+}
+
+LABEL_ARGS: dict[str, Any] = {"youth": HOSTILE, "name": "ouder", "d": NOW, "days": 730}
+LABEL_SPECIAL: dict[str, dict[str, Any]] = {
+    "phase": {"name": "evaluatiefase"},
+    "phase_staff": {"name": "evaluatiefase"},
+}
