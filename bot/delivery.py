@@ -81,6 +81,11 @@ async def deliver(
 ) -> list[int]:
     """Send what the outcome says; return the chat ids that turned out unreachable."""
     unreachable: list[int] = []
+    if outcome.close_pressed and query is not None and query.message is not None:
+        try:
+            await bot.edit_message_reply_markup(chat_id, query.message.message_id)
+        except BadRequest as error:
+            log.info("buttons already gone: %s", error)  # e.g. pressed twice
     for say in outcome.messages:
         try:
             await _send(bot, renderer, outcome.language, say, chat_id, query)

@@ -160,10 +160,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Route a button press by its callback data; old or forged data gets 'expired'."""
     query = update.callback_query
     assert query is not None  # CallbackQueryHandler guarantees it
-    await query.answer()
     services = services_of(context)
-    step = _button_step(query.data or "", services)
-    await run_step(update, context, step)
+    try:
+        await run_step(update, context, _button_step(query.data or "", services))
+    finally:
+        # Answered last: Telegram stops the button's spinner, whatever happened above.
+        await query.answer()
 
 
 def _button_step(data: str, services: Services) -> Step:

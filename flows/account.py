@@ -65,7 +65,7 @@ async def set_language(session: AsyncSession, caller: Caller, language: str) -> 
     if me is None:
         return Outcome(caller.telegram_language).say("common/not_registered")
     if language not in LANGUAGES:
-        return Outcome(me.language).add(Say("common/button_expired", edit=True))
+        return Outcome(me.language).add(Say("common/button_expired"))
     me.link.language = language
     out = Outcome(language).add(Say("account/language_set", edit=True))
     out.menus.append(me.menu())
@@ -179,7 +179,7 @@ async def stop_choice(
     """Carry out a choice from the /stop menu."""
     me = await load_me(session, caller.telegram_user_id)
     if me is None:
-        return Outcome(caller.telegram_language).add(Say("common/button_expired", edit=True))
+        return Outcome(caller.telegram_language).add(Say("common/button_expired"))
     out = Outcome(me.language)
     if choice == "no":
         return out.add(Say("account/stop_cancelled", edit=True))
@@ -201,13 +201,13 @@ async def stop_choice(
         return out.add(Say("account/erase_confirm", buttons=buttons, edit=True))
     if choice == "erase!":
         if await _placements_led(session, me):
-            return out.add(Say("common/button_expired", edit=True))
+            return out.add(Say("common/button_expired"))
         await _tell_begeleiders(session, me, "account/erased_notice", out)
         await erase(session, me, now, settings)
         out.add(Say("account/erased", edit=True))
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
         return out
-    return out.add(Say("common/button_expired", edit=True))
+    return out.add(Say("common/button_expired"))
 
 
 async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:

@@ -193,7 +193,7 @@ async def answer_consent(
     out = Outcome(me.language if me else caller.telegram_language)
     state = await get_state(session, caller.telegram_user_id)
     if state is None or state.flow != "consent" or state.data.get("invite_id") != invite_id:
-        return out.add(Say("common/button_expired", edit=True))
+        return out.add(Say("common/button_expired"))
     invite = await session.scalar(
         select(Invite).where(Invite.id == invite_id).options(*_INVITE_OPTIONS)
     )
@@ -215,7 +215,8 @@ async def answer_consent(
                 decided_at=now,
             )
         )
-        return out.add(Say("onboarding/consent_refused", edit=True))
+        out.close_pressed = True
+        return out.say("onboarding/consent_refused")
 
     full = _side_full(invite)
     if full:
@@ -252,7 +253,8 @@ async def answer_consent(
     me = await load_me(session, caller.telegram_user_id)
     assert me is not None  # just linked
     out.language = me.language
-    out.add(Say("onboarding/consent_given", {"name": person.first_name}, edit=True))
+    out.close_pressed = True
+    out.say("onboarding/consent_given", name=person.first_name)
     out.add(Say(f"onboarding/welcome_{invite.role}", _welcome_context(invite, person)))
     out.menus.append(me.menu())
     if invite.placement is not None:

@@ -67,6 +67,8 @@ class Outcome:
     language: str
     messages: list[Say] = field(default_factory=list)
     menus: list[Menu] = field(default_factory=list)
+    # Take the buttons off the message whose button was pressed, keeping its text.
+    close_pressed: bool = False
 
     def say(self, template: str, **context: Any) -> Outcome:
         self.messages.append(Say(template, context))

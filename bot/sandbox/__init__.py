@@ -1,4 +1,17 @@
-"""A strict local fake of the Telegram Bot API, with people to act in it."""
+"""A strict local fake of the Telegram Bot API, with people to act in it.
+
+Usage::
+
+    async with Sandbox(bot_username="samenopvoeden_bot") as sandbox:
+        application = Application.builder().token(sandbox.token).base_url(
+            sandbox.base_url).base_file_url(sandbox.base_file_url).build()
+        ...  # initialize, start, updater.start_polling()
+        bea = sandbox.person(1001, "Bea")
+        replies = await bea.send("/start abc")   # bot messages new or edited, once settled
+        await bea.click("Ja, ik doe mee")
+        assert sandbox.errors == []
+        print(sandbox.transcript(labels={1001: "Bea (begeleider)"}))
+"""
 
 from bot.sandbox.html import EntityParseError, ParsedText, parse_html, utf16_len
 from bot.sandbox.limits import FloodLimits

@@ -495,6 +495,8 @@ class BotApi:
         caption: str | None = None,
     ) -> QueuedUpdate:
         """The person sends a message; a leading /command gets its bot_command entity."""
+        # Writing to a bot you blocked means pressing "Restart", which unblocks it.
+        self.set_blocked(chat, False)
         chat.started = True
         entities: list[JsonDict] = []
         if text and text.startswith("/"):

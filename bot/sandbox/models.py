@@ -225,3 +225,15 @@ class Stats:
     updates_queued: int = 0
     updates_delivered: int = 0
     webhook_failures: int = 0
+
+    def to_json(self) -> JsonDict:
+        """Plain dicts (dataclasses.asdict mangles Counters)."""
+        return {
+            "calls": dict(self.calls),
+            "errors": self.errors,
+            "too_many_requests": self.too_many_requests,
+            "faults": dict(self.faults),
+            "updates_queued": self.updates_queued,
+            "updates_delivered": self.updates_delivered,
+            "webhook_failures": self.webhook_failures,
+        }

@@ -117,6 +117,12 @@ class Sandbox:
     Point PTB at it with ``Bot(token, base_url=sandbox.base_url,
     base_file_url=sandbox.base_file_url)``. State lives on this object; the aiohttp
     server and everything loop-bound are made in ``start()``.
+
+    flood_limits: False (off), True (FloodLimits defaults) or a FloodLimits.
+    quiet_period: seconds without Bot API calls (getUpdates aside) that count as settled.
+    settle_timeout: default limit for a person's action to settle.
+    read_timeout_delay: default answer delay of the "read_timeout" fault.
+    webhook_retry_delay: first backoff after a failed webhook delivery (doubles up to 2 s).
     """
 
     def __init__(
@@ -499,9 +505,11 @@ class Sandbox:
         return chats
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return web.json_response(ApiError(401, "Unauthorized").to_json(), status=401)
         name = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            unauthorized = ApiError(401, "Unauthorized")
+            self._record(name, None, error=unauthorized)
+            return web.json_response(unauthorized.to_json(), status=401)
         entry = self.api.methods.get(name.lower())
         is_poll = name.lower() == "getupdates"
         method = "getUpdates" if is_poll else entry[0] if entry else name
@@ -517,21 +525,22 @@ class Sandbox:
             params = await self._read_params(request)
             fault = self._take_fault(method)
             if fault is not None and fault.kind != "read_timeout":
-                return await self._answer_fault(request, method, params, fault)
+                return self._answer_fault(request, method, params, fault)
             try:
                 if is_poll:
-                    result: Any = await self._get_updates(request, params)
+                    result: Any = await self._get_updates(params)
                 elif entry is None:
                     raise ApiError(404, "Not Found")
                 else:
                     result = entry[1](params)
             except ApiError as exc:
-                self._record(method, params, error=exc, fault=None)
+                self._record(method, params, error=exc)
                 response = web.json_response(exc.to_json(), status=exc.code)
             else:
                 self._record(method, params, result=result)
                 response = web.json_response({"ok": True, "result": result})
-            if not is_poll:
+            # A chat action ("typing…") announces work; it is not yet the bot's answer.
+            if not is_poll and method != "sendChatAction":
                 self._mark_responses(self._related_chats(params), seen)
             if fault is not None:
                 # read_timeout: done and visible, but the answer comes too late.
@@ -547,7 +556,7 @@ class Sandbox:
                 self._last_activity = loop.time()
             self._signal.fire()
 
-    async def _answer_fault(
+    def _answer_fault(
         self, request: web.Request, method: str, params: Params, fault: Fault
     ) -> web.StreamResponse:
         if fault.kind == "drop":
@@ -574,10 +583,13 @@ class Sandbox:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop_event.wait(), seconds)
 
-    async def _get_updates(self, request: web.Request, params: Params) -> list[JsonDict]:
+    async def _get_updates(self, params: Params) -> list[JsonDict]:
         """Long polling: waits up to `timeout` seconds for updates, like Telegram."""
         loop = asyncio.get_running_loop()
-        timeout = min(float(params.get_int("timeout") or 0), _MAX_POLL_TIMEOUT)
+        try:
+            timeout = min(max(float(params.get_str("timeout") or 0), 0.0), _MAX_POLL_TIMEOUT)
+        except ValueError:
+            raise ApiError(400, "Bad Request: invalid timeout specified") from None
         deadline = loop.time() + timeout
         self._poll_generation += 1
         generation = self._poll_generation
@@ -739,7 +751,7 @@ class Sandbox:
             calls = self.calls if action == "calls" else self.errors
             return [dataclasses.asdict(call) for call in calls]
         if action == "stats":
-            return dataclasses.asdict(self.stats)
+            return self.stats.to_json()
         if action == "transcript":
             return self.transcript()
         raise KeyError(f"unknown control action {action!r}")

@@ -24,7 +24,7 @@ LINK = re.compile(r"https://t\.me/samenopvoeden_bot\?start=([A-Za-z0-9_-]+)")
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(quiet_period=0.05) as running:
+    async with Sandbox(quiet_period=0.1) as running:
         yield running
 
 

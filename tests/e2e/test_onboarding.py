@@ -44,8 +44,10 @@ async def test_begeleider_creates_placement_and_people_join(
     assert [row[0][0] for row in invite.buttons] == ["✅ Ja, ik doe mee", "Nee, liever niet"]
 
     replies = await bea.click("✅ Ja, ik doe mee")
-    assert bea.message(invite.message_id).text == "Fijn dat je meedoet, Bea! ✅"
+    # The notice stays readable in the chat; only its buttons are gone.
+    assert "Wie ziet het?" in bea.message(invite.message_id).text
     assert bea.message(invite.message_id).buttons == []
+    assert replies[-2].text == "Fijn dat je meedoet, Bea! ✅"
     assert "Met /nieuw maak je een plaatsing" in replies[-1].text
     assert [name for name, _ in bea.commands][:3] == ["nieuw", "plaatsingen", "annuleer"]
 
@@ -128,8 +130,9 @@ async def test_refusal_keeps_only_the_refusal_and_the_link_still_works(
     codes = await create_placement(bea)
     olga = sandbox.person(2001, "Olga")
     await olga.send(f"/start {codes['ouder']}")
-    [reply] = await olga.click("Nee, liever niet")
-    assert "Ik heb niets over jou bewaard" in reply.text
+    replies = await olga.click("Nee, liever niet")
+    assert "Ik heb niets over jou bewaard" in replies[-1].text
+    assert olga.chat[-2].buttons == []  # the question is closed
     async with db.session() as session:
         names = set(await session.scalars(select(Person.first_name)))
         assert names == {"Bea"}

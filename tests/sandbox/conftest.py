@@ -17,7 +17,12 @@ from bot.sandbox import Sandbox
 
 TOKEN = "123456:SANDBOX-TOKEN"
 KEYBOARD = InlineKeyboardMarkup(
-    [[InlineKeyboardButton("Ja", callback_data="ja"), InlineKeyboardButton("Nee", callback_data="nee")]]
+    [
+        [
+            InlineKeyboardButton("Ja", callback_data="ja"),
+            InlineKeyboardButton("Nee", callback_data="nee"),
+        ]
+    ]
 )
 
 
@@ -30,9 +35,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 def make_bot(sandbox: Sandbox, **kwargs: float) -> Bot:
     """A real PTB Bot talking to the sandbox."""
-    return Bot(
-        TOKEN, base_url=sandbox.base_url, base_file_url=sandbox.base_file_url, **kwargs
-    )
+    return Bot(TOKEN, base_url=sandbox.base_url, base_file_url=sandbox.base_file_url, **kwargs)
 
 
 @pytest.fixture

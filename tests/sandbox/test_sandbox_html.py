@@ -42,7 +42,7 @@ def test_all_telegram_tags() -> None:
         ("1 < 2", 'Unsupported start tag "" at byte offset 2'),
         ("jij & ik", "at byte offset 4"),
         ("&nbsp;", "at byte offset 0"),
-        ("<b>open", "Can't find end tag corresponding to start tag \"b\""),
+        ("<b>open", 'Can\'t find end tag corresponding to start tag "b"'),
         ("<b><i>x</b></i>", 'Unmatched end tag, expected "</i>", found "</b>" at byte offset 7'),
         ("x</b>", 'Unexpected end tag "b" at byte offset 1'),
         ("<b", "Unclosed start tag at byte offset 0"),
