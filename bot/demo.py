@@ -32,7 +32,10 @@ async def run_demo(output: str | None = None) -> int:
         clock = SystemClock()
         async with Sandbox() as sandbox:
             application = build_application(
-                token=sandbox.token, db=database, route=route, base_url=sandbox.base_url,
+                token=sandbox.token,
+                db=database,
+                route=route,
+                base_url=sandbox.base_url,
                 clock=clock,
             )
             await start_polling(application, poll_timeout=2)
@@ -42,8 +45,11 @@ async def run_demo(output: str | None = None) -> int:
                 await stop_polling(application)
                 await database.dispose()
         print(_header())
-        print(sandbox.transcript([p.user_id for p, _ in people], {p.user_id: label for p, label
-                                                                  in people}))
+        print(
+            sandbox.transcript(
+                [p.user_id for p, _ in people], {p.user_id: label for p, label in people}
+            )
+        )
         errors = sandbox.bot_errors
         if errors:
             print(f"\n{len(errors)} call(s) that Telegram would have refused:")
@@ -61,8 +67,12 @@ async def _story(
     async with database.session() as session:
         await add_organisation(session, ORGANISATION, clock.now())
         invite = await create_staff_invite(
-            session, organisation_name=ORGANISATION, role=Role.BEGELEIDER, name="Bea",
-            now=clock.now(), settings=route,
+            session,
+            organisation_name=ORGANISATION,
+            role=Role.BEGELEIDER,
+            name="Bea",
+            now=clock.now(),
+            settings=route,
         )
     bea = sandbox.person(1001, "Bea")
     await bea.send(f"/start {invite.code}")
@@ -73,8 +83,11 @@ async def _story(
     await bea.send("De Linde")
     created = await bea.send("1 maart 2026")
     codes = dict(
-        zip(("ouder", "gezinshuisouder", "behandelaar"), CODE.findall(created[-1].text),
-            strict=True)
+        zip(
+            ("ouder", "gezinshuisouder", "behandelaar"),
+            CODE.findall(created[-1].text),
+            strict=True,
+        )
     )
 
     olga = sandbox.person(2001, "Olga")

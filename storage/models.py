@@ -19,8 +19,12 @@ from sqlalchemy import (
     Dialect,
     Enum,
     ForeignKey,
+    Index,
     MetaData,
+    SmallInteger,
     String,
+    Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -121,6 +125,9 @@ class Person(Base):
     # Paused: no proactive messages. `paused_until` None with `paused` True means indefinitely.
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_until: Mapped[dt.datetime | None]
+    # When the weekly check-in comes, in local time; None means the role's default.
+    checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
+    checkin_time: Mapped[dt.time | None] = mapped_column(Time)
 
     telegram: Mapped[TelegramLink | None] = relationship(
         back_populates="person", cascade="all, delete-orphan", uselist=False
@@ -267,21 +274,120 @@ class ConversationState(Base):
     updated_at: Mapped[dt.datetime]
 
 
-__all__ = [
-    "PARTICIPANT_ROLES",
-    "STAFF_ROLES",
-    "AccessLog",
-    "Base",
-    "ConsentDecision",
-    "ConsentRecord",
-    "ConversationState",
-    "Invite",
-    "Organisation",
-    "Participant",
-    "Person",
-    "Phase",
-    "Placement",
-    "Role",
-    "StaffMember",
-    "TelegramLink",
-]
+class CheckinStatus(enum.StrEnum):
+    OPEN = "open"  # sent (or due), questions can be answered
+    ANSWERED = "answered"  # every scored question answered; still changeable until it closes
+    SKIPPED = "skipped"  # the person chose to skip, with a reason
+    MISSED = "missed"  # closed without answers
+    CANCELLED = "cancelled"  # the placement closed or the person left before it was answered
+
+
+class CheckinKind(enum.StrEnum):
+    WEEKLY = "weekly"
+    MEASUREMENT = "measurement"  # the twice-yearly collaboration questionnaire
+
+
+class Checkin(Base):
+    """One weekly check-in (or one questionnaire) for one participant in one placement."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "kind", "period"),
+        Index("ix_checkin_status_closes_at", "status", "closes_at"),
+        Index("ix_checkin_placement_id_due_at", "placement_id", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "checkin_role"))
+    kind: Mapped[CheckinKind] = mapped_column(_enum(CheckinKind, "checkin_kind"))
+    # ISO week of the local due date ("2026-W10") or the questionnaire round ("round-7").
+    period: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "checkin_phase"))
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[CheckinStatus] = mapped_column(_enum(CheckinStatus, "checkin_status"))
+    due_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    closes_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    skip_reason: Mapped[str | None] = mapped_column(String(20))
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measurement_round.id", ondelete="CASCADE")
+    )
+
+
+class Answer(Base):
+    """One answer to one question of a check-in; changing it keeps one row."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "question_id"),
+        Index("ix_answer_placement_id_answered_at", "placement_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id", ondelete="CASCADE"))
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "answer_role"))
+    question_id: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str | None] = mapped_column(String(20))
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime]
+    changed_at: Mapped[dt.datetime | None]
+
+
+class MeasurementRound(Base):
+    """A round of the collaboration questionnaire for one placement."""
+
+    __tablename__ = "measurement_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    requested_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    meeting_id: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]
+    reported_at: Mapped[dt.datetime | None]
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed, with a lease; Telegram is being called
+    SENT = "sent"
+    FAILED = "failed"  # Telegram refused it (blocked, bad request); not retried
+    UNKNOWN = "unknown"  # it may or may not have arrived (read timeout, crash while sending)
+    DROPPED = "dropped"  # no longer makes sense (meeting started, check-in closed, paused)
+
+
+class OutboxMessage(Base):
+    """A proactive message to send; its unique key makes planning twice create it once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    placement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("placement.id", ondelete="CASCADE")
+    )
+    subject_id: Mapped[int | None]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    due_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    # Quiet hours and pauses do not hold it back (a reminder within two hours of a meeting).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    lease_until: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[dt.datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime]

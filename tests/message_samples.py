@@ -10,24 +10,37 @@ from types import SimpleNamespace as NS
 from typing import Any
 
 NOW = dt.datetime(2026, 3, 12, 9, 5, tzinfo=dt.UTC)
-HOSTILE = "<b>Sam & \"co\"</b> 😀 &amp; </i>"  # typed text must never break a message
+HOSTILE = '<b>Sam & "co"</b> 😀 &amp; </i>'  # typed text must never break a message
 
 PLACEMENTS = [
     {
-        "youth": "Sam", "gezinshuis": "De Linde", "phase": "installatiefase", "weeks_in_phase": 0,
-        "ouders": ["Olga", "Piet"], "gezinshuisouders": [], "behandelaar": None,
-        "mine_as": "begeleider", "open_invites": {"gezinshuisouder": 2, "behandelaar": 1},
+        "youth": "Sam",
+        "gezinshuis": "De Linde",
+        "phase": "installatiefase",
+        "weeks_in_phase": 0,
+        "ouders": ["Olga", "Piet"],
+        "gezinshuisouders": [],
+        "behandelaar": None,
+        "mine_as": "begeleider",
+        "open_invites": {"gezinshuisouder": 2, "behandelaar": 1},
     },
     {
-        "youth": "Anne-Fleur", "gezinshuis": HOSTILE, "phase": "afgesloten", "weeks_in_phase": 5,
-        "ouders": [], "gezinshuisouders": [HOSTILE], "behandelaar": "Bea",
-        "mine_as": "behandelaar", "open_invites": {"ouder": 1},
+        "youth": "Anne-Fleur",
+        "gezinshuis": HOSTILE,
+        "phase": "afgesloten",
+        "weeks_in_phase": 5,
+        "ouders": [],
+        "gezinshuisouders": [HOSTILE],
+        "behandelaar": "Bea",
+        "mine_as": "behandelaar",
+        "open_invites": {"ouder": 1},
     },
 ]
 EXPORT = {
     "person": NS(first_name="Olga", created_at=NOW, paused=True, paused_until=NOW),
-    "link": NS(telegram_user_id=123456789, language="nl", time_zone="Europe/Amsterdam",
-               reachable=True),
+    "link": NS(
+        telegram_user_id=123456789, language="nl", time_zone="Europe/Amsterdam", reachable=True
+    ),
     "now": NOW,
     "retention_days": 730,
     "participations": [
@@ -43,20 +56,41 @@ EXPORT = {
 }
 
 BASE: dict[str, Any] = {
-    "youth": "Sam", "gezinshuis": "De Linde", "name": "Olga", "role": "ouder", "roles": ["ouder"],
-    "count": 1, "retention_days": 365, "max": 30, "today": dt.date(2026, 3, 12),
-    "start": dt.date(2026, 9, 1), "days": 14,
+    "youth": "Sam",
+    "gezinshuis": "De Linde",
+    "name": "Olga",
+    "role": "ouder",
+    "roles": ["ouder"],
+    "count": 1,
+    "retention_days": 365,
+    "max": 30,
+    "today": dt.date(2026, 3, 12),
+    "start": dt.date(2026, 9, 1),
+    "days": 14,
     "links": {r: f"https://t.me/x?start={r}" for r in ("ouder", "gezinshuisouder", "behandelaar")},
-    "link": "https://t.me/x?start=D", "placements": PLACEMENTS, "paused": False,
-    "had_open": True, "asked": True, "inviter": "Bea", "organisation": "Zorg & Co",
-    "invitee": None, "begeleider": "Bea", "phase": "installatiefase",
+    "link": "https://t.me/x?start=D",
+    "placements": PLACEMENTS,
+    "paused": False,
+    "had_open": True,
+    "asked": True,
+    "inviter": "Bea",
+    "organisation": "Zorg & Co",
+    "invitee": None,
+    "begeleider": "Bea",
+    "phase": "installatiefase",
 }
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "account/export.txt": [
         EXPORT,
-        {**EXPORT, "participations": [], "staff": [], "staff_placements": [], "access": [],
-         "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None)},
+        {
+            **EXPORT,
+            "participations": [],
+            "staff": [],
+            "staff_placements": [],
+            "access": [],
+            "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
+        },
     ],
     "account/help": [{"roles": r} for r in (["ouder"], ["begeleider", "behandelaar"], ["admin"])],
     "placements/list": [{"placements": PLACEMENTS}, {"placements": []}],

@@ -24,8 +24,17 @@ def test_admin_invite_prints_json(sqlite_env: Path, capsys: pytest.CaptureFixtur
     assert main(["admin", "add-organisation", "Gezinshuis.nl Zuid"]) == 0
     assert "Gezinshuis.nl Zuid" in capsys.readouterr().out
     code = main(
-        ["admin", "invite", "--organisation", "Gezinshuis.nl Zuid", "--role", "begeleider",
-         "--name", "Bea", "--json"]
+        [
+            "admin",
+            "invite",
+            "--organisation",
+            "Gezinshuis.nl Zuid",
+            "--role",
+            "begeleider",
+            "--name",
+            "Bea",
+            "--json",
+        ]
     )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
@@ -38,8 +47,9 @@ def test_admin_invite_prints_json(sqlite_env: Path, capsys: pytest.CaptureFixtur
 def test_invite_for_unknown_organisation_is_explained(
     sqlite_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["admin", "invite", "--organisation", "Nope", "--role", "behandelaar",
-                 "--name", "Ben"])
+    code = main(
+        ["admin", "invite", "--organisation", "Nope", "--role", "behandelaar", "--name", "Ben"]
+    )
     assert code == 2
     assert "no organisation called 'Nope'" in capsys.readouterr().err
 

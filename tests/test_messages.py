@@ -50,7 +50,8 @@ def test_template_renders_as_valid_telegram_html(template: str, language: str) -
     for context in VARIANTS.get(template, [BASE]):
         text = renderer.render(language, template, context)
         assert text, f"{language}/{template} rendered empty"
-        assert "{{" not in text and "{%" not in text
+        assert "{{" not in text
+        assert "{%" not in text
         if template.endswith(".txt"):
             continue  # documents are plain text files, not messages
         parsed = parse_html(text)  # raises on tags Telegram does not allow or bad escaping
@@ -61,8 +62,9 @@ def test_template_renders_as_valid_telegram_html(template: str, language: str) -
 
 def test_typed_text_is_escaped() -> None:
     renderer = Renderer()
-    text = renderer.render("nl", "placements/list", {"placements": VARIANTS["placements/list"][0][
-        "placements"]})
+    text = renderer.render(
+        "nl", "placements/list", {"placements": VARIANTS["placements/list"][0]["placements"]}
+    )
     parsed = parse_html(text)
     assert '<b>Sam & "co"</b>' in parsed.text  # shown literally, not as markup
 
@@ -82,5 +84,6 @@ def test_templates_hold_text_only() -> None:
     files = {p.name for p in Path(MESSAGES_DIR).rglob("*") if p.is_file()}
     assert files - {"__init__.py"} == {p for p in files if p.endswith(".j2")}
     init = (MESSAGES_DIR / "__init__.py").read_text(encoding="utf-8")
-    assert "import" not in init and "def " not in init
+    assert "import" not in init
+    assert "def " not in init
     assert inspect.cleandoc(init).startswith('"""')

@@ -48,7 +48,11 @@ async def staff_invite_code(
         if role == Role.BEGELEIDER and name == "Bea":
             await add_organisation(session, ORGANISATION, clock.now())
         new = await create_staff_invite(
-            session, organisation_name=ORGANISATION, role=role, name=name, now=clock.now(),
+            session,
+            organisation_name=ORGANISATION,
+            role=role,
+            name=name,
+            now=clock.now(),
             settings=RouteSettings(),
         )
     return new.code
@@ -66,7 +70,9 @@ async def join_as_begeleider(
 
 
 async def create_placement(
-    begeleider: ChatPerson, youth: str = "Sam", gezinshuis: str = "De Linde",
+    begeleider: ChatPerson,
+    youth: str = "Sam",
+    gezinshuis: str = "De Linde",
     start: str = "1-3-2026",
 ) -> dict[str, str]:
     """Run /nieuw and return the invite codes per role from the final message."""
@@ -76,8 +82,11 @@ async def create_placement(
     replies = await begeleider.send(start)
     text = replies[-1].text
     codes = {}
-    for role, label in (("ouder", "Ouder:"), ("gezinshuisouder", "Gezinshuisouder:"),
-                        ("behandelaar", "Behandelaar:")):
+    for role, label in (
+        ("ouder", "Ouder:"),
+        ("gezinshuisouder", "Gezinshuisouder:"),
+        ("behandelaar", "Behandelaar:"),
+    ):
         line = next(line for line in text.splitlines() if line.startswith(label))
         match = LINK.search(line)
         assert match, line
@@ -85,8 +94,9 @@ async def create_placement(
     return codes
 
 
-async def join(sandbox: Sandbox, code: str, user_id: int, first_name: str,
-               language_code: str = "nl") -> ChatPerson:
+async def join(
+    sandbox: Sandbox, code: str, user_id: int, first_name: str, language_code: str = "nl"
+) -> ChatPerson:
     person = sandbox.person(user_id, first_name, language_code=language_code)
     await person.send(f"/start {code}")
     label = "✅ Ja, ik doe mee" if language_code == "nl" else "✅ Yes, I'll join"

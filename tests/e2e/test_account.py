@@ -57,7 +57,8 @@ async def test_export_sends_a_readable_document_and_logs_it(
         entry = await session.scalar(
             select(AccessLog).where(AccessLog.action == "export_own_data")
         )
-        assert entry is not None and entry.subject.startswith("person:")
+        assert entry is not None
+        assert entry.subject.startswith("person:")
     stranger = sandbox.person(9, "X")
     [reply] = await stranger.send("/mijngegevens")
     assert "Ik bewaar niets over jou" in reply.text
@@ -104,9 +105,7 @@ async def test_pause_and_resume_tell_the_begeleider(
     await olga.click("▶️ Berichten weer aanzetten")
     assert "weer aangezet" in bea.last.text
     async with db.session() as session:
-        assert not await session.scalar(
-            select(Person.paused).where(Person.first_name == "Olga")
-        )
+        assert not await session.scalar(select(Person.paused).where(Person.first_name == "Olga"))
 
 
 async def test_erase_after_confirmation_removes_the_person(
@@ -130,17 +129,22 @@ async def test_erase_after_confirmation_removes_the_person(
     assert "Olga" not in bea.last.text
     assert olga.commands == [(c, d) for c, d in olga.commands if c != "nieuw"]
     async with db.session() as session:
-        assert await session.scalar(
-            select(func.count(Person.id)).where(Person.first_name == "Olga")
-        ) == 0
+        assert (
+            await session.scalar(select(func.count(Person.id)).where(Person.first_name == "Olga"))
+            == 0
+        )
         assert await session.scalar(select(func.count(Participant.id))) == 0
-        assert await session.scalar(
-            select(func.count(TelegramLink.id)).where(TelegramLink.telegram_user_id == 2001)
-        ) == 0
+        assert (
+            await session.scalar(
+                select(func.count(TelegramLink.id)).where(TelegramLink.telegram_user_id == 2001)
+            )
+            == 0
+        )
         withdrawn = await session.scalar(
             select(ConsentRecord).where(ConsentRecord.decision == ConsentDecision.WITHDRAWN)
         )
-        assert withdrawn is not None and withdrawn.person_id is None
+        assert withdrawn is not None
+        assert withdrawn.person_id is None
     [reply] = await olga.send("/mijngegevens")
     assert "Ik bewaar niets over jou" in reply.text
 

@@ -119,7 +119,8 @@ async def test_behandelaar_joins_a_placement(
     async with db.session() as session:
         placement = await session.scalar(select(Placement))
         staff = await session.scalar(select(StaffMember).where(StaffMember.role == "behandelaar"))
-        assert placement is not None and staff is not None
+        assert placement is not None
+        assert staff is not None
         assert placement.behandelaar_id == staff.id
 
 
@@ -141,7 +142,8 @@ async def test_refusal_keeps_only_the_refusal_and_the_link_still_works(
         refusal = await session.scalar(
             select(ConsentRecord).where(ConsentRecord.decision == ConsentDecision.REFUSED)
         )
-        assert refusal is not None and refusal.person_id is None
+        assert refusal is not None
+        assert refusal.person_id is None
     # Changing her mind later: the same link still works.
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")

@@ -58,8 +58,12 @@ async def test_one_telegram_account_links_one_person(db: Database) -> None:
         for name in ("A", "B"):
             person = Person(first_name=name, created_at=now, paused=False)
             person.telegram = TelegramLink(
-                telegram_user_id=42, chat_id=42, language="nl", time_zone="Europe/Amsterdam",
-                reachable=True, linked_at=now,
+                telegram_user_id=42,
+                chat_id=42,
+                language="nl",
+                time_zone="Europe/Amsterdam",
+                reachable=True,
+                linked_at=now,
             )
             session.add(person)
         with pytest.raises(IntegrityError):

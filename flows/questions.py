@@ -1,0 +1,156 @@
+"""The weekly check-in and the collaboration questionnaire, as data.
+
+Adding a question or changing a phase's set means editing the tables below and adding a template
+`messages/<lang>/checkin/q_<id>.j2` (the question) — no handler code changes. Our own wording;
+no licensed instruments are copied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from storage.models import Phase, Role
+
+
+class Kind(StrEnum):
+    FACES = "faces"  # 😞 🙁 😐 🙂 😄, stored as 1-5
+    CHOICE = "choice"  # a few named options, each with a score (or none)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice: the value stored, the label macro shown, and its score (None: not scored)."""
+
+    value: str
+    label: str
+    score: int | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: Kind
+    options: tuple[Option, ...] = ()
+    # What the answer tells the begeleider; signals read these.
+    measures: str | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        if self.kind == Kind.FACES:
+            return ("1", "2", "3", "4", "5")
+        return tuple(option.value for option in self.options)
+
+    def score(self, value: str) -> int | None:
+        """The 1-5 score of an answer (higher is better), or None if it is not scored."""
+        if self.kind == Kind.FACES:
+            return int(value)
+        for option in self.options:
+            if option.value == value:
+                return option.score
+        return None
+
+
+FACES = ("😞", "🙁", "😐", "🙂", "😄")
+CONTACT_NONE = "geen"
+
+CONTACT = Question(
+    "contact",
+    Kind.CHOICE,
+    (
+        Option("gesproken", "contact_spoken"),
+        Option("app", "contact_app"),
+        Option(CONTACT_NONE, "contact_none"),
+    ),
+    measures="contact",
+)
+QUESTIONS: dict[str, Question] = {
+    q.id: q
+    for q in (
+        CONTACT,
+        Question("samenwerken", Kind.FACES, measures="collaboration"),
+        # ouder
+        Question("gehoord", Kind.FACES, measures="heard"),
+        Question(
+            "weet_hoe_het_gaat",
+            Kind.CHOICE,
+            (
+                Option("ja", "know_yes", 5),
+                Option("beetje", "know_bit", 3),
+                Option("nee", "know_no", 1),
+            ),
+            measures="informed",
+        ),
+        # gezinshuisouder
+        Question(
+            "gedeeld",
+            Kind.CHOICE,
+            (Option("ja", "yes", 5), Option("nee", "no", 1)),
+            measures="informing",
+        ),
+        Question(
+            "spanning",  # reverse-scored: tension the youth noticed is worse
+            Kind.CHOICE,
+            (
+                Option("nee", "tension_no", 5),
+                Option("beetje", "tension_bit", 3),
+                Option("ja", "tension_yes", 1),
+            ),
+            measures="tension",
+        ),
+        # rotating phase items
+        Question("afspraken_duidelijk", Kind.FACES, measures="phase_item"),
+        Question("kennismaking", Kind.FACES, measures="phase_item"),
+        Question("hoe_gaat_het_met_jou", Kind.FACES, measures="phase_item"),
+        Question("rol_als_ouder", Kind.FACES, measures="phase_item"),
+        Question("over_samenwerking_gepraat", Kind.FACES, measures="phase_item"),
+        Question("iets_goeds_verteld", Kind.FACES, measures="phase_item"),
+        Question("terugkijken", Kind.FACES, measures="phase_item"),
+        Question("meenemen", Kind.FACES, measures="phase_item"),
+    )
+}
+
+BASE: dict[Role, tuple[str, ...]] = {
+    Role.OUDER: ("contact", "samenwerken", "gehoord", "weet_hoe_het_gaat"),
+    Role.GEZINSHUISOUDER: ("contact", "samenwerken", "gedeeld", "spanning"),
+}
+ROTATING: dict[tuple[Role, Phase], tuple[str, ...]] = {
+    (Role.OUDER, Phase.INSTALLATIEFASE): ("afspraken_duidelijk", "kennismaking"),
+    (Role.GEZINSHUISOUDER, Phase.INSTALLATIEFASE): ("afspraken_duidelijk", "kennismaking"),
+    (Role.OUDER, Phase.STABILISATIEFASE): ("hoe_gaat_het_met_jou", "rol_als_ouder"),
+    (Role.GEZINSHUISOUDER, Phase.STABILISATIEFASE): (
+        "over_samenwerking_gepraat",
+        "iets_goeds_verteld",
+    ),
+    (Role.OUDER, Phase.EVALUATIEFASE): ("terugkijken", "meenemen"),
+    (Role.GEZINSHUISOUDER, Phase.EVALUATIEFASE): ("terugkijken", "meenemen"),
+}
+
+SKIP_REASONS = ("druk", "geen_contact", "liever_niet", "anders")
+
+
+def weekly_questions(role: Role, phase: Phase, week_number: int) -> tuple[str, ...]:
+    """The questions of one weekly check-in: the base set plus one rotating phase item."""
+    rotating = ROTATING.get((role, phase), ())
+    extra = (rotating[week_number % len(rotating)],) if rotating else ()
+    return BASE[role] + extra
+
+
+# The twice-yearly collaboration questionnaire: both sides rate the same ten dimensions, 1-5.
+DIMENSIONS = (
+    "respect",
+    "open_communicatie",
+    "proactief_informeren",
+    "gedeelde_verantwoordelijkheid",
+    "rol_ouder_erkend",
+    "vertrouwen",
+    "afspraken_nagekomen",
+    "samen_oplossen",
+    "elkaar_aanvullen",
+    "over_samenwerking_praten",
+)
+for _dimension in DIMENSIONS:
+    QUESTIONS[f"dim_{_dimension}"] = Question(
+        f"dim_{_dimension}", Kind.FACES, measures="dimension"
+    )
+MEASUREMENT_QUESTIONS = tuple(f"dim_{d}" for d in DIMENSIONS)
