@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -12,11 +15,22 @@ from bot import handlers
 from bot.clock import Clock, SystemClock
 from bot.delivery import set_default_menus
 from bot.handlers import Services
+from bot.outbox import Deliverer, Report
 from bot.render import Renderer
+from flows import checkins
+from flows.checkins import CheckinRules
 from flows.settings import RouteSettings
 from storage.db import Database
 
+# Opt in to python-telegram-bot's coming behaviour: RetryAfter.retry_after as a timedelta
+# (reading it as an int is deprecated); the outbox handles both.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+log = logging.getLogger(__name__)
+
+PLAN_EVERY = dt.timedelta(seconds=30)
+DELIVER_EVERY = dt.timedelta(seconds=2)
 
 
 def build_application(
@@ -27,6 +41,9 @@ def build_application(
     base_url: str | None = None,
     clock: Clock | None = None,
     renderer: Renderer | None = None,
+    checkin_rules: CheckinRules | None = None,
+    messages_per_second: float = 30.0,
+    clock_jobs: bool = True,
 ) -> AnyApplication:
     """Build the python-telegram-bot Application with our handlers and services."""
     builder = (
@@ -43,14 +60,61 @@ def build_application(
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
-    application.bot_data["services"] = Services(
+    services = Services(
         db=db,
         renderer=renderer or Renderer(),
         clock=clock or SystemClock(),
         route=route,
+        checkin_rules=checkin_rules or CheckinRules(),
     )
+    services.deliverer = Deliverer(
+        db=db,
+        bot=application.bot,
+        renderer=services.renderer,
+        clock=services.clock,
+        per_second=messages_per_second,
+    )
+    application.bot_data["services"] = services
     handlers.register(application)
+    if clock_jobs and application.job_queue is not None:
+        # APScheduler (via the JobQueue) is only the clock; the database says what is due.
+        application.job_queue.run_repeating(_plan_job, interval=PLAN_EVERY, first=1)
+        application.job_queue.run_repeating(_deliver_job, interval=DELIVER_EVERY, first=2)
     return application
+
+
+async def plan(application: AnyApplication) -> int:
+    """Put everything that is due now into the outbox; return how many messages were queued."""
+    services: Services = application.bot_data["services"]
+    async with services.db.session() as session:
+        return await checkins.plan(session, services.clock.now(), services.checkin_rules)
+
+
+async def deliver(application: AnyApplication) -> Report:
+    """Send what is due in the outbox."""
+    services: Services = application.bot_data["services"]
+    assert services.deliverer is not None  # made in build_application
+    return await services.deliverer.run_until_idle()
+
+
+async def tick(application: AnyApplication) -> Report:
+    """One beat of the clock: plan, then deliver. Tests call this with a fake clock."""
+    await plan(application)
+    return await deliver(application)
+
+
+async def _plan_job(context: Any) -> None:
+    try:
+        await plan(context.application)
+    except Exception:  # the next beat tries again; a crash here must not stop the clock
+        log.exception("planning failed")
+
+
+async def _deliver_job(context: Any) -> None:
+    try:
+        await deliver(context.application)
+    except Exception:  # the next beat tries again
+        log.exception("delivery failed")
 
 
 async def _post_init(application: AnyApplication) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -22,11 +22,16 @@ from telegram.ext import (
 from bot.clock import Clock
 from bot.delivery import deliver
 from bot.render import Renderer
-from flows import account, invites, placements
-from flows.people import Caller, mark_unreachable
+from flows import account, checkins, contact, invites, placements
+from flows.checkins import CheckinRules
+from flows.outbox import enqueue_notice
+from flows.people import Caller, unreachable_notices
 from flows.replies import Outcome
 from flows.settings import RouteSettings
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.outbox import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,9 @@ class Services:
     renderer: Renderer
     clock: Clock
     route: RouteSettings
+    checkin_rules: CheckinRules = field(default_factory=CheckinRules)
     bot_username: str = "samenopvoeden_bot"
+    deliverer: Deliverer | None = None
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -70,13 +77,20 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
     now = services.clock.now()
     async with services.db.session() as session:
         outcome = await step(session, caller, now)
+        # Messages to other people go through the outbox, in the same transaction.
+        notices = [say for say in outcome.messages if say.to is not None]
+        for say in notices:
+            await enqueue_notice(session, say, now, kind=say.kind)
+    outcome.messages = [say for say in outcome.messages if say.to is None]
     unreachable = await deliver(
         context.bot, services.renderer, outcome, caller.chat_id, update.callback_query
     )
     if unreachable:
         async with services.db.session() as session:
             for chat_id in unreachable:
-                await mark_unreachable(session, chat_id, now)
+                await unreachable_notices(session, chat_id, now)
+    if notices and services.deliverer is not None:
+        await services.deliverer.run_until_idle()
 
 
 # --- Commands ------------------------------------------------------------------------------
@@ -129,6 +143,11 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop the open question."""
     await run_step(update, context, lambda s, c, now: account.cancel(s, c))
+
+
+async def contact_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for contact with the begeleider."""
+    await run_step(update, context, contact.contact)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -190,6 +209,13 @@ def _button_step(data: str, services: Services) -> Step:
         if kind == "lang":
             chosen = args[0]
             return lambda s, c, now: account.set_language(s, c, chosen)
+        if kind == "ck":
+            checkin_id, action = int(args[0]), args[1]
+            value = args[2] if len(args) > 2 else None
+            return lambda s, c, now: checkins.press(s, c, checkin_id, action, value, now)
+        if kind == "cr":
+            placement_id = int(args[0])
+            return lambda s, c, now: contact.request(s, c, placement_id, now)
     except (IndexError, ValueError):
         pass
     return lambda s, c, now: account.expired_button(s, c)
@@ -224,6 +250,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "taal": language,
         "stop": stop,
         "annuleer": cancel,
+        "contact": contact_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -48,8 +48,13 @@ class Renderer:
         return str(macro(**(args or {}))).strip()
 
     def button_label(self, language: str, button: Button) -> str:
+        """A button's text; a `picked` argument wraps it in the `picked` label (the choice)."""
+        args = {k: v for k, v in button.args.items() if k != "picked"}
+        text = self.label(language, button.label, args)
+        if button.args.get("picked"):
+            text = self.label(language, "picked", {"text": text})
         # Labels are plain text on Telegram: undo the HTML escaping of the macro.
-        return _unescape(self.label(language, button.label, button.args))
+        return _unescape(text)
 
 
 def _unescape(text: str) -> str:

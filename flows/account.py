@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from flows.checkins import OPEN_TEXT_FLOW, open_text
 from flows.people import (
     LANGUAGES,
     Caller,
@@ -318,6 +319,8 @@ async def text(
         )
     if state.flow == "consent":
         return Outcome(me.language).say("onboarding/use_the_buttons")
+    if state.flow == OPEN_TEXT_FLOW:
+        return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)
     return Outcome(me.language).say("common/nothing_asked")
 

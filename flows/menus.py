@@ -6,8 +6,8 @@ EVERYONE = ("help", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
     "begeleider": ("nieuw", "plaatsingen", "annuleer"),
     "behandelaar": ("plaatsingen",),
-    "ouder": (),
-    "gezinshuisouder": (),
+    "ouder": ("contact",),
+    "gezinshuisouder": ("contact",),
     "admin": (),
 }
 

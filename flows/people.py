@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows.replies import Menu, Recipient
+from flows.outbox import enqueue_notice
+from flows.replies import Menu, Recipient, Say
 from storage.models import (
     ConversationState,
     Participant,
@@ -138,10 +139,33 @@ async def clear_state(session: AsyncSession, telegram_user_id: int) -> None:
     )
 
 
-async def mark_unreachable(session: AsyncSession, chat_id: int, now: dt.datetime) -> None:
-    """Note that this chat blocked the bot; nothing more is tried until they write again."""
-    await session.execute(
-        update(TelegramLink)
-        .where(TelegramLink.chat_id == chat_id, TelegramLink.reachable.is_(True))
-        .values(reachable=False, unreachable_since=now)
+async def unreachable_notices(session: AsyncSession, chat_id: int, now: dt.datetime) -> None:
+    """Mark a chat unreachable; the first time, tell the begeleiders of the person's placements."""
+    link = await session.scalar(select(TelegramLink).where(TelegramLink.chat_id == chat_id))
+    if link is None or not link.reachable:
+        return
+    link.reachable, link.unreachable_since = False, now
+    participations = await session.scalars(
+        select(Participant)
+        .where(Participant.person_id == link.person_id)
+        .options(selectinload(Participant.placement), selectinload(Participant.person))
     )
+    told: set[int] = set()
+    for participation in participations:
+        to = await begeleider_recipient(session, participation.placement)
+        if to is None or to.chat_id in told:
+            continue
+        told.add(to.chat_id)
+        await enqueue_notice(
+            session,
+            Say(
+                "common/unreachable_notice",
+                {
+                    "name": participation.person.first_name,
+                    "role": str(participation.role),
+                    "youth": participation.placement.youth_name,
+                },
+                to=to,
+            ),
+            now,
+        )

@@ -49,6 +49,8 @@ class Say:
     to: Recipient | None = None
     edit: bool = False
     document: Document | None = None
+    # For messages to someone else: the outbox kind ("contact_request" goes out at once).
+    kind: str = "notice"
 
 
 @dataclass(frozen=True)

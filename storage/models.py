@@ -356,6 +356,18 @@ class MeasurementRound(Base):
     reported_at: Mapped[dt.datetime | None]
 
 
+class ContactRequest(Base):
+    """Someone asked for contact with their begeleider ("ik wil contact met mijn begeleider")."""
+
+    __tablename__ = "contact_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "contact_role"))
+    created_at: Mapped[dt.datetime]
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed, with a lease; Telegram is being called

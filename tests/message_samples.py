@@ -9,6 +9,8 @@ import datetime as dt
 from types import SimpleNamespace as NS
 from typing import Any
 
+from flows.questions import QUESTIONS
+
 NOW = dt.datetime(2026, 3, 12, 9, 5, tzinfo=dt.UTC)
 HOSTILE = '<b>Sam & "co"</b> 😀 &amp; </i>'  # typed text must never break a message
 
@@ -81,6 +83,25 @@ BASE: dict[str, Any] = {
 }
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {
+    "checkin/question": [
+        {**BASE, "question": q, "kind": k, "intro": i, "role": r, "measurement": m,
+         "chosen_face": f, "chosen_label": c, "closed": closed}
+        for q in QUESTIONS
+        for k, i, r, m, f, c, closed in [
+            ("faces", 0, "ouder", False, None, None, False),
+            ("choice", None, "gezinshuisouder", False, None, "contact_app", False),
+            ("faces", 3, "ouder", True, "😐", None, True),
+            ("faces", 1, "ouder", False, None, None, True),
+            ("faces", 2, "ouder", False, None, None, False),
+        ]
+    ],
+    "checkin/thanks": [{"variant": v} for v in range(4)],
+    "checkin/closed": [{**BASE, "status": s} for s in ("skipped", "missed")],
+    "checkin/open_saved": [{"begeleider": b, "cut": c} for b, c in (("Bea", True), (None, False))],
+    "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
+    "checkin/open_question": [{**BASE, "measurement": m} for m in (True, False)],
+    "contact/requested": [{**BASE, "reached": r, "begeleider": b}
+                          for r, b in ((True, "Bea"), (False, None))],
     "account/export.txt": [
         EXPORT,
         {
@@ -118,7 +139,10 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "account/privacy": [{"retention_days": d} for d in (365, 730, 400)],
 }
 
-LABEL_ARGS: dict[str, Any] = {"youth": HOSTILE, "name": "ouder", "d": NOW, "days": 730}
+LABEL_ARGS: dict[str, Any] = {
+    "youth": HOSTILE, "name": "ouder", "d": NOW, "days": 730, "face": "😐", "text": "Ja",
+    "role": "ouder",
+}
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {
     "phase": {"name": "evaluatiefase"},
     "phase_staff": {"name": "evaluatiefase"},

@@ -22,8 +22,14 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             stranger = sandbox.person(5, "Sanne")

@@ -1,0 +1,339 @@
+"""Deliver the outbox: claim due rows, send them within Telegram's limits, record what happened.
+
+Nothing is sent twice: a row is claimed (status `sending`, with a lease) and committed before
+Telegram is called. A row still `sending` after its lease belonged to a process that died while
+sending; it may have arrived, so it becomes `unknown` and is not sent again. At most
+`concurrency` rows are claimed at a time, which bounds how many can end up `unknown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.clock import Clock
+from bot.delivery import keyboard
+from bot.render import Renderer
+from flows.checkins import after_delivery, is_paused
+from flows.outbox import decode_say
+from flows.people import unreachable_notices
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus, Person, TelegramLink
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class RateLimiter:
+    """Evenly spaced sends: at most `per_second` overall and one per `per_chat` per chat."""
+
+    def __init__(self, per_second: float, per_chat: float = 1.0, margin: float = 0.95) -> None:
+        # A small margin keeps the spacing safely under a sliding-window limit despite jitter.
+        self.interval = 1.0 / (per_second * margin)
+        self.per_chat = per_chat
+        self._next = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, chat_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            now = loop.time()
+            slot = max(now, self._next, self._paused_until, self._chat_next.get(chat_id, 0.0))
+            self._next = slot + self.interval
+            self._chat_next[chat_id] = slot + self.per_chat
+            if len(self._chat_next) > 10_000:  # forget chats whose slot has passed
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 'retry after': hold every send, not just this one."""
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+    dropped: int = 0
+    reclaimed: int = 0
+
+    def add(self, other: Report) -> None:
+        for name in ("sent", "retried", "failed", "unknown", "dropped", "reclaimed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Claimed:
+    id: int
+    person_id: int
+    kind: str
+    payload: dict[str, Any]
+    subject_id: int | None
+    expires_at: dt.datetime | None
+    urgent: bool
+    attempts: int
+
+
+@dataclass
+class _Result:
+    row: _Claimed
+    status: OutboxStatus
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: dt.datetime | None = None
+    unreachable_chat: int | None = None
+
+
+@dataclass
+class _Recipient:
+    chat_id: int
+    language: str
+    reachable: bool
+    paused: bool
+
+
+@dataclass
+class Deliverer:
+    """Sends what is due; `run_until_idle` is the clock's delivery job."""
+
+    db: Database
+    bot: Bot
+    renderer: Renderer
+    clock: Clock
+    per_second: float = 30.0
+    concurrency: int = 8
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    on_sent: Callable[[AsyncSession, str, int | None, dt.datetime], Awaitable[None]] = (
+        after_delivery
+    )
+    _limiter: RateLimiter | None = field(default=None, init=False)
+    _running: asyncio.Lock | None = field(default=None, init=False)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = RateLimiter(self.per_second)
+        return self._limiter
+
+    async def run_until_idle(self) -> Report:
+        """Send everything that is due now; return quickly if another run is busy."""
+        if self._running is None:
+            self._running = asyncio.Lock()
+        if self._running.locked():
+            return Report()
+        async with self._running:
+            return await self._run()
+
+    async def _run(self) -> Report:
+        report = Report()
+        report.reclaimed = await self._reclaim_stale()
+        pending: set[asyncio.Task[_Result]] = set()
+        results: list[_Result] = []
+        more_due = True
+        while True:
+            wanted = self.concurrency - len(pending)
+            if more_due and wanted > 0:
+                claimed = await self._claim(wanted)
+                more_due = len(claimed) == wanted
+                recipients = await self._recipients([c.person_id for c in claimed])
+                for row in claimed:
+                    send = self._send(row, recipients.get(row.person_id))
+                    pending.add(asyncio.create_task(send))
+            if not pending:
+                break
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            results.extend(task.result() for task in finished)
+            if len(results) >= 50 or not pending:
+                report.add(await self._record(results))
+                results = []
+        return report
+
+    async def _reclaim_stale(self) -> int:
+        now = self.clock.now()
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.lease_until < now,
+                )
+                .values(status=OutboxStatus.UNKNOWN, last_error="lease expired while sending")
+                .returning(OutboxMessage.id)
+            )
+            return len(result.all())
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        """Mark up to `limit` due rows as sending, in one statement (no row is claimed twice)."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            due = (
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            if not self.db.is_sqlite:
+                # SQLite has no row locks (one writer at a time); PostgreSQL skips rows that
+                # another instance is claiming right now.
+                due = due.with_for_update(skip_locked=True)
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    lease_until=now + self.lease,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.person_id,
+                    OutboxMessage.kind,
+                    OutboxMessage.payload,
+                    OutboxMessage.subject_id,
+                    OutboxMessage.expires_at,
+                    OutboxMessage.urgent,
+                    OutboxMessage.attempts,
+                )
+            )
+            return sorted((_Claimed(*row) for row in result.all()), key=lambda c: c.id)
+
+    async def _recipients(self, person_ids: Sequence[int]) -> dict[int, _Recipient]:
+        if not person_ids:
+            return {}
+        now = self.clock.now()
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(TelegramLink, Person)
+                .join(Person, Person.id == TelegramLink.person_id)
+                .where(TelegramLink.person_id.in_(set(person_ids)))
+            )
+            return {
+                person.id: _Recipient(
+                    link.chat_id, link.language, link.reachable, is_paused(person, now)
+                )
+                for link, person in rows.tuples()
+            }
+
+    async def _send(self, row: _Claimed, recipient: _Recipient | None) -> _Result:
+        now = self.clock.now()
+        if recipient is None or not recipient.reachable:
+            return _Result(row, OutboxStatus.DROPPED, error="recipient unreachable or gone")
+        if row.expires_at is not None and row.expires_at <= now:
+            return _Result(row, OutboxStatus.DROPPED, error="expired before it could be sent")
+        if recipient.paused and not row.urgent:
+            return _Result(row, OutboxStatus.DROPPED, error="recipient paused messages")
+        say = decode_say(row.payload)
+        try:
+            text = self.renderer.render(recipient.language, say.template, say.context)
+            markup = keyboard(self.renderer, recipient.language, say.buttons)
+        except Exception as error:  # a template bug must not block the rest of the outbox
+            log.exception("could not render outbox row %s", row.id)
+            return _Result(row, OutboxStatus.FAILED, error=f"render: {error}"[:300])
+        await self.limiter.acquire(recipient.chat_id)
+        try:
+            message: Message = await self.bot.send_message(
+                recipient.chat_id, text, reply_markup=markup
+            )
+        except RetryAfter as error:
+            seconds = _seconds(error.retry_after)
+            self.limiter.pause(seconds)
+            return self._retry(row, now + dt.timedelta(seconds=seconds), str(error))
+        except Forbidden as error:
+            return _Result(
+                row,
+                OutboxStatus.FAILED,
+                error=str(error)[:300],
+                unreachable_chat=recipient.chat_id,
+            )
+        except BadRequest as error:
+            log.error("Telegram refused outbox row %s (%s): %s", row.id, say.template, error)
+            return _Result(row, OutboxStatus.FAILED, error=str(error)[:300])
+        except TimedOut as error:
+            if _never_sent(error):
+                return self._retry(row, now + _backoff(row.attempts), "connect/pool timeout")
+            return _Result(row, OutboxStatus.UNKNOWN, error="read/write timeout: may have arrived")
+        except NetworkError as error:
+            if _never_sent(error):
+                return self._retry(row, now + _backoff(row.attempts), str(error)[:300])
+            return _Result(row, OutboxStatus.UNKNOWN, error=f"connection lost: {error}"[:300])
+        return _Result(row, OutboxStatus.SENT, message_id=message.message_id)
+
+    def _retry(self, row: _Claimed, at: dt.datetime, error: str) -> _Result:
+        if row.attempts >= MAX_ATTEMPTS:
+            return _Result(row, OutboxStatus.FAILED, error=f"gave up: {error}"[:300])
+        return _Result(row, OutboxStatus.PENDING, error=error[:300], retry_at=at)
+
+    async def _record(self, results: list[_Result]) -> Report:
+        """Write the outcome of a batch of sends in one transaction."""
+        report = Report()
+        now = self.clock.now()
+        async with self.db.session() as session:
+            for result in results:
+                row = result.row
+                values: dict[str, Any] = {
+                    "status": result.status,
+                    "lease_until": None,
+                    "last_error": result.error,
+                }
+                if result.status == OutboxStatus.SENT:
+                    values |= {"sent_at": now, "telegram_message_id": result.message_id}
+                    report.sent += 1
+                elif result.status == OutboxStatus.PENDING:
+                    values["due_at"] = result.retry_at
+                    report.retried += 1
+                elif result.status == OutboxStatus.UNKNOWN:
+                    report.unknown += 1
+                elif result.status == OutboxStatus.DROPPED:
+                    report.dropped += 1
+                else:
+                    report.failed += 1
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING
+                    )
+                    .values(**values)
+                )
+                if result.status in (OutboxStatus.SENT, OutboxStatus.UNKNOWN):
+                    await self.on_sent(session, row.kind, row.subject_id, now)
+                if result.unreachable_chat is not None:
+                    await unreachable_notices(session, result.unreachable_chat, now)
+        return report
+
+
+def _seconds(value: int | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _never_sent(error: NetworkError) -> bool:
+    """True when the request certainly did not reach Telegram (safe to send again).
+
+    An HTTP 5xx answer (no underlying transport error) and connect or pool failures were
+    not processed; a read timeout or a dropped connection may have been (PTB issue #1045).
+    """
+    cause = error.__cause__
+    if cause is None:
+        return not isinstance(error, TimedOut)
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

@@ -1,0 +1,550 @@
+"""The weekly check-in: planning, asking one question at a time, answers, skips, reminders.
+
+Buttons carry `ck:<checkin id>:<question index>:<value>`; every press is checked again against
+the database (whose check-in, still open, a known value), so old or foreign buttons do nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.outbox import drop_pending, enqueue
+from flows.people import Caller, Me, clear_state, load_me, set_state
+from flows.questions import FACES, QUESTIONS, SKIP_REASONS, Kind, weekly_questions
+from flows.replies import Button, Outcome, Say
+from flows.schedule import (
+    QuietHours,
+    checkin_moment,
+    local_date,
+    out_of_quiet_hours,
+    week_key,
+    week_number,
+    weekly_due,
+)
+from storage.models import (
+    Answer,
+    Checkin,
+    CheckinKind,
+    CheckinStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    Person,
+    Phase,
+    Placement,
+    StaffMember,
+    TelegramLink,
+)
+
+OPEN_TEXT_FLOW = "checkin_text"
+OPEN_QUESTION = "open"  # the optional free-text question at the end
+OPEN_TEXT_MAX = 4000
+
+
+@dataclass(frozen=True)
+class CheckinRules:
+    """Timing of the weekly rhythm; settings, not constants."""
+
+    reminder_after: dt.timedelta = dt.timedelta(hours=24)
+    closes_after: dt.timedelta = dt.timedelta(days=4)
+    # After downtime a check-in of this week is still sent, but not when it is this late.
+    send_late_until: dt.timedelta = dt.timedelta(days=2)
+    quiet: QuietHours = field(default_factory=QuietHours)
+
+
+def is_paused(person: Person, now: dt.datetime) -> bool:
+    if not person.paused:
+        return False
+    return person.paused_until is None or person.paused_until > now
+
+
+# --- Planning (run by the clock) --------------------------------------------------------------
+
+
+async def plan(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
+    """Create this week's due check-ins and reminders, close old ones; return messages queued."""
+    await _end_pauses(session, now)
+    await _close_expired(session, now)
+    queued = await _plan_weekly(session, now, rules)
+    queued += await _plan_reminders(session, now, rules)
+    return queued
+
+
+async def _end_pauses(session: AsyncSession, now: dt.datetime) -> None:
+    await session.execute(
+        update(Person)
+        .where(Person.paused.is_(True), Person.paused_until.is_not(None))
+        .where(Person.paused_until <= now)
+        .values(paused=False, paused_until=None)
+    )
+
+
+async def _close_expired(session: AsyncSession, now: dt.datetime) -> None:
+    expired = list(
+        await session.scalars(
+            select(Checkin.id).where(
+                Checkin.status.in_([CheckinStatus.OPEN, CheckinStatus.ANSWERED]),
+                Checkin.closed_at.is_(None),
+                Checkin.closes_at <= now,
+            )
+        )
+    )
+    if not expired:
+        return
+    await session.execute(
+        update(Checkin)
+        .where(Checkin.id.in_(expired), Checkin.status == CheckinStatus.OPEN)
+        .values(status=CheckinStatus.MISSED)
+    )
+    await session.execute(update(Checkin).where(Checkin.id.in_(expired)).values(closed_at=now))
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.kind.in_(["checkin", "checkin_reminder"]),
+            OutboxMessage.subject_id.in_(expired),
+        )
+        .values(status=OutboxStatus.DROPPED)
+    )
+
+
+async def _plan_weekly(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
+    recent = set(
+        await session.scalars(
+            select(Checkin.participant_id).where(
+                Checkin.kind == CheckinKind.WEEKLY,
+                Checkin.due_at > now - dt.timedelta(days=8),
+            )
+        )
+    )
+    rows = await session.execute(
+        select(Participant, Person, TelegramLink, Placement)
+        .join(Person, Participant.person_id == Person.id)
+        .join(TelegramLink, TelegramLink.person_id == Person.id)
+        .join(Placement, Placement.id == Participant.placement_id)
+        .where(Placement.phase != Phase.AFGESLOTEN, TelegramLink.reachable.is_(True))
+    )
+    queued = 0
+    for participant, person, link, placement in rows.tuples():
+        if is_paused(person, now):
+            continue
+        weekday, at = checkin_moment(participant.role, person.checkin_weekday, person.checkin_time)
+        due = weekly_due(now, weekday, at, link.time_zone)
+        if due > now or now - due > rules.send_late_until or participant.joined_at > due:
+            continue
+        period = week_key(local_date(due, link.time_zone))
+        if participant.id in recent and await _has_checkin(session, participant.id, period):
+            continue
+        checkin_id = await _insert_checkin(session, participant, placement, period, due, rules)
+        if checkin_id is None:
+            continue  # another planner made it first
+        checkin = await session.get(Checkin, checkin_id)
+        assert checkin is not None  # just inserted
+        say = question_say(checkin, 0, None, youth=placement.youth_name, name=person.first_name)
+        queued += await enqueue(
+            session,
+            key=f"checkin:{checkin_id}",
+            person_id=person.id,
+            kind="checkin",
+            say=say,
+            due_at=out_of_quiet_hours(due, link.time_zone, rules.quiet),
+            expires_at=checkin.closes_at,
+            now=now,
+            placement_id=placement.id,
+            subject_id=checkin_id,
+        )
+    return queued
+
+
+async def _has_checkin(session: AsyncSession, participant_id: int, period: str) -> bool:
+    found = await session.scalar(
+        select(Checkin.id).where(
+            Checkin.participant_id == participant_id,
+            Checkin.kind == CheckinKind.WEEKLY,
+            Checkin.period == period,
+        )
+    )
+    return found is not None
+
+
+async def _insert_checkin(
+    session: AsyncSession,
+    participant: Participant,
+    placement: Placement,
+    period: str,
+    due: dt.datetime,
+    rules: CheckinRules,
+) -> int | None:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    questions = weekly_questions(participant.role, placement.phase, week_number(due.date()))
+    statement = (
+        insert(Checkin)
+        .values(
+            participant_id=participant.id,
+            placement_id=placement.id,
+            person_id=participant.person_id,
+            role=participant.role,
+            kind=CheckinKind.WEEKLY,
+            period=period,
+            phase=placement.phase,
+            questions=list(questions),
+            status=CheckinStatus.OPEN,
+            due_at=due,
+            closes_at=due + rules.closes_after,
+        )
+        .on_conflict_do_nothing(index_elements=["participant_id", "kind", "period"])
+        .returning(Checkin.id)
+    )
+    return await session.scalar(statement)
+
+
+async def _plan_reminders(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
+    rows = await session.execute(
+        select(Checkin, Person, TelegramLink, Placement)
+        .join(Person, Person.id == Checkin.person_id)
+        .join(TelegramLink, TelegramLink.person_id == Person.id)
+        .join(Placement, Placement.id == Checkin.placement_id)
+        .where(
+            Checkin.status == CheckinStatus.OPEN,
+            Checkin.sent_at.is_not(None),
+            Checkin.sent_at <= now - rules.reminder_after,
+            Checkin.closes_at > now,
+        )
+    )
+    queued = 0
+    for checkin, person, link, placement in rows.tuples():
+        if is_paused(person, now) or not link.reachable:
+            continue
+        say = Say(
+            "checkin/reminder",
+            {
+                "name": person.first_name,
+                "youth": placement.youth_name,
+                "measurement": checkin.kind == CheckinKind.MEASUREMENT,
+            },
+            buttons=((Button("continue_checkin", f"ck:{checkin.id}:go"),),),
+        )
+        queued += await enqueue(
+            session,
+            key=f"checkin_reminder:{checkin.id}",
+            person_id=person.id,
+            kind="checkin_reminder",
+            say=say,
+            due_at=out_of_quiet_hours(now, link.time_zone, rules.quiet),
+            expires_at=checkin.closes_at,
+            now=now,
+            placement_id=placement.id,
+            subject_id=checkin.id,
+        )
+    return queued
+
+
+async def after_delivery(
+    session: AsyncSession, kind: str, subject_id: int | None, now: dt.datetime
+) -> None:
+    """Note when a check-in actually reached the person (reminders count from then)."""
+    if kind == "checkin" and subject_id is not None:
+        await session.execute(
+            update(Checkin)
+            .where(Checkin.id == subject_id, Checkin.sent_at.is_(None))
+            .values(sent_at=now)
+        )
+
+
+# --- Showing a question ----------------------------------------------------------------------
+
+
+def question_say(
+    checkin: Checkin,
+    index: int,
+    chosen: str | None,
+    *,
+    youth: str,
+    name: str,
+    edit: bool = False,
+) -> Say:
+    """One question as a message: its text, the answer buttons, the current choice."""
+    question = QUESTIONS[checkin.questions[index]]
+    is_open = checkin.status in (CheckinStatus.OPEN, CheckinStatus.ANSWERED)
+    rows: list[tuple[Button, ...]] = []
+    if is_open:
+        if question.kind == Kind.FACES:
+            rows.append(
+                tuple(
+                    Button(
+                        "face",
+                        f"ck:{checkin.id}:{index}:{value}",
+                        args={"face": face, "picked": value == chosen},
+                    )
+                    for value, face in zip(question.values, FACES, strict=True)
+                )
+            )
+        else:
+            rows.extend(
+                (
+                    Button(
+                        option.label,
+                        f"ck:{checkin.id}:{index}:{option.value}",
+                        args={"picked": option.value == chosen},
+                    ),
+                )
+                for option in question.options
+            )
+        if checkin.status == CheckinStatus.OPEN and index == 0:
+            rows.append((Button("skip_week", f"ck:{checkin.id}:skip"),))
+    chosen_label = None
+    if chosen is not None:
+        chosen_label = (
+            FACES[int(chosen) - 1]
+            if question.kind == Kind.FACES
+            else next(o.label for o in question.options if o.value == chosen)
+        )
+    context = {
+        "question": question.id,
+        "kind": str(question.kind),
+        "number": index + 1,
+        "total": len(checkin.questions),
+        "youth": youth,
+        "name": name,
+        "role": str(checkin.role),
+        "intro": _variant(checkin) if index == 0 else None,
+        "measurement": checkin.kind == CheckinKind.MEASUREMENT,
+        "chosen_face": chosen_label if question.kind == Kind.FACES else None,
+        "chosen_label": chosen_label if question.kind != Kind.FACES else None,
+        "closed": not is_open,
+    }
+    return Say("checkin/question", context, buttons=tuple(rows), edit=edit)
+
+
+def _variant(checkin: Checkin) -> int:
+    """Which opening line: it changes from week to week so the message does not feel the same."""
+    return week_number(checkin.due_at.date()) % 4
+
+
+# --- Answering -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    me: Me
+    checkin: Checkin
+    placement: Placement
+    answers: dict[str, Answer]
+
+
+async def _load(
+    session: AsyncSession, caller: Caller, checkin_id: int
+) -> tuple[_Loaded | None, Outcome]:
+    me = await load_me(session, caller.telegram_user_id)
+    out = Outcome(me.language if me else caller.telegram_language)
+    checkin = await session.get(Checkin, checkin_id)
+    if me is None or checkin is None or checkin.person_id != me.person.id:
+        return None, out.say("common/button_expired")
+    placement = await session.get(Placement, checkin.placement_id)
+    assert placement is not None  # foreign key
+    answers = {
+        a.question_id: a
+        for a in await session.scalars(select(Answer).where(Answer.checkin_id == checkin.id))
+    }
+    return _Loaded(me, checkin, placement, answers), out
+
+
+def _changeable(checkin: Checkin, now: dt.datetime) -> bool:
+    return (
+        checkin.status in (CheckinStatus.OPEN, CheckinStatus.ANSWERED)
+        and checkin.closed_at is None
+        and now < checkin.closes_at
+    )
+
+
+async def press(
+    session: AsyncSession,
+    caller: Caller,
+    checkin_id: int,
+    action: str,
+    value: str | None,
+    now: dt.datetime,
+) -> Outcome:
+    """Handle a button of a check-in: an answer, skip, a skip reason, done, or continue."""
+    loaded, out = await _load(session, caller, checkin_id)
+    if loaded is None:
+        return out
+    if not _changeable(loaded.checkin, now):
+        return out.say(
+            "checkin/closed", youth=loaded.placement.youth_name, status=str(loaded.checkin.status)
+        )
+    if action == "skip":
+        return _ask_skip_reason(loaded, out)
+    if action == "why":
+        return await _skip(session, loaded, value, now, out)
+    if action == "done":
+        await clear_state(session, caller.telegram_user_id)
+        out.close_pressed = True
+        return out.say(
+            "checkin/thanks",
+            variant=_variant(loaded.checkin),
+            youth=loaded.placement.youth_name,
+            wrote=False,
+        )
+    if action == "go":
+        return _continue(loaded, out)
+    if action.isdigit():
+        return await _answer(session, loaded, int(action), value, now, out)
+    return out.say("common/button_expired")
+
+
+async def _answer(
+    session: AsyncSession,
+    loaded: _Loaded,
+    index: int,
+    value: str | None,
+    now: dt.datetime,
+    out: Outcome,
+) -> Outcome:
+    checkin = loaded.checkin
+    if not 0 <= index < len(checkin.questions) or value is None:
+        return out.say("common/button_expired")
+    question = QUESTIONS[checkin.questions[index]]
+    if value not in question.values:
+        return out.say("common/button_expired")
+    existing = loaded.answers.get(question.id)
+    first_time = existing is None
+    if existing is None:
+        answer = Answer(
+            checkin_id=checkin.id,
+            placement_id=checkin.placement_id,
+            person_id=checkin.person_id,
+            role=checkin.role,
+            question_id=question.id,
+            value=value,
+            score=question.score(value),
+            answered_at=now,
+        )
+        session.add(answer)
+        loaded.answers[question.id] = answer
+    elif existing.value != value:
+        existing.value, existing.score, existing.changed_at = value, question.score(value), now
+    youth, name = loaded.placement.youth_name, loaded.me.person.first_name
+    out.add(question_say(checkin, index, value, youth=youth, name=name, edit=True))
+    if not first_time:
+        return out  # a changed answer: the next question was asked already
+    unanswered = _unanswered(checkin, loaded.answers)
+    if unanswered:
+        if unanswered[0] > index:
+            out.add(question_say(checkin, unanswered[0], None, youth=youth, name=name))
+        return out
+    checkin.status = CheckinStatus.ANSWERED
+    await set_state(
+        session,
+        loaded.me.link.telegram_user_id,
+        OPEN_TEXT_FLOW,
+        "open",
+        {"checkin_id": checkin.id},
+        now,
+    )
+    return out.add(_open_question(checkin, loaded.placement))
+
+
+def _unanswered(checkin: Checkin, answers: dict[str, Answer]) -> list[int]:
+    return [i for i, qid in enumerate(checkin.questions) if qid not in answers]
+
+
+def _open_question(checkin: Checkin, placement: Placement) -> Say:
+    return Say(
+        "checkin/open_question",
+        {"youth": placement.youth_name, "measurement": checkin.kind == CheckinKind.MEASUREMENT},
+        buttons=(
+            (Button("no_thanks", f"ck:{checkin.id}:done"),),
+            (Button("contact_request", f"cr:{placement.id}"),),
+        ),
+    )
+
+
+def _continue(loaded: _Loaded, out: Outcome) -> Outcome:
+    unanswered = _unanswered(loaded.checkin, loaded.answers)
+    if not unanswered:
+        return out.add(_open_question(loaded.checkin, loaded.placement))
+    return out.add(
+        question_say(
+            loaded.checkin,
+            unanswered[0],
+            None,
+            youth=loaded.placement.youth_name,
+            name=loaded.me.person.first_name,
+        )
+    )
+
+
+def _ask_skip_reason(loaded: _Loaded, out: Outcome) -> Outcome:
+    if loaded.checkin.status != CheckinStatus.OPEN:
+        return out.say(
+            "checkin/closed", youth=loaded.placement.youth_name, status=str(loaded.checkin.status)
+        )
+    buttons = tuple(
+        (Button(f"skip_{reason}", f"ck:{loaded.checkin.id}:why:{reason}"),)
+        for reason in SKIP_REASONS
+    )
+    return out.add(
+        Say(
+            "checkin/skip_reason",
+            {"youth": loaded.placement.youth_name},
+            buttons=buttons,
+            edit=True,
+        )
+    )
+
+
+async def _skip(
+    session: AsyncSession, loaded: _Loaded, reason: str | None, now: dt.datetime, out: Outcome
+) -> Outcome:
+    checkin = loaded.checkin
+    if reason not in SKIP_REASONS or checkin.status != CheckinStatus.OPEN:
+        return out.say("common/button_expired")
+    checkin.status, checkin.skip_reason, checkin.closed_at = CheckinStatus.SKIPPED, reason, now
+    await drop_pending(session, kind="checkin_reminder", subject_id=checkin.id)
+    return out.add(
+        Say("checkin/skipped", {"youth": loaded.placement.youth_name, "reason": reason}, edit=True)
+    )
+
+
+async def open_text(
+    session: AsyncSession, me: Me, checkin_id: int, text: str, now: dt.datetime
+) -> Outcome:
+    """Store what the person wrote for their begeleider, as typed."""
+    out = Outcome(me.language)
+    await clear_state(session, me.link.telegram_user_id)
+    checkin = await session.get(Checkin, checkin_id)
+    if checkin is None or checkin.person_id != me.person.id or not _changeable(checkin, now):
+        return out.say("common/nothing_asked")
+    typed = text.strip()[:OPEN_TEXT_MAX]
+    existing = await session.scalar(
+        select(Answer).where(Answer.checkin_id == checkin.id, Answer.question_id == OPEN_QUESTION)
+    )
+    if existing is None:
+        session.add(
+            Answer(
+                checkin_id=checkin.id,
+                placement_id=checkin.placement_id,
+                person_id=checkin.person_id,
+                role=checkin.role,
+                question_id=OPEN_QUESTION,
+                text=typed,
+                answered_at=now,
+            )
+        )
+    else:
+        existing.text, existing.changed_at = typed, now
+    begeleider = await session.scalar(
+        select(Person.first_name)
+        .join(StaffMember, StaffMember.person_id == Person.id)
+        .join(Placement, Placement.begeleider_id == StaffMember.id)
+        .where(Placement.id == checkin.placement_id)
+    )
+    return out.say("checkin/open_saved", begeleider=begeleider, cut=len(text.strip()) > len(typed))
