@@ -133,11 +133,9 @@ class Deliverer:
         return self._limiter
 
     async def run_until_idle(self) -> Report:
-        """Send everything that is due now; return quickly if another run is busy."""
+        """Send everything that is due now (after any run already busy in this process)."""
         if self._running is None:
             self._running = asyncio.Lock()
-        if self._running.locked():
-            return Report()
         async with self._running:
             return await self._run()
 
@@ -229,7 +227,7 @@ class Deliverer:
                 person.id: _Recipient(
                     link.chat_id, link.language, link.reachable, is_paused(person, now)
                 )
-                for link, person in rows.tuples()
+                for link, person in rows
             }
 
     async def _send(self, row: _Claimed, recipient: _Recipient | None) -> _Result:

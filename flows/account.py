@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows.checkins import OPEN_TEXT_FLOW, open_text
+from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
     Caller,
@@ -312,7 +312,8 @@ async def text(
             return Outcome(caller.telegram_language).say("onboarding/use_the_buttons")
         return Outcome(caller.telegram_language).say("onboarding/start_without_invite")
     if state is None:
-        return Outcome(me.language).say("common/nothing_asked")
+        waiting = await typed_while_open(session, me, now)
+        return waiting or Outcome(me.language).say("common/nothing_asked")
     if state.flow == NEW_FLOW:
         return await continue_new(
             session, me, state.step, dict(state.data), message, now, settings, bot_username

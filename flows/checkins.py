@@ -131,7 +131,7 @@ async def _plan_weekly(session: AsyncSession, now: dt.datetime, rules: CheckinRu
         .where(Placement.phase != Phase.AFGESLOTEN, TelegramLink.reachable.is_(True))
     )
     queued = 0
-    for participant, person, link, placement in rows.tuples():
+    for participant, person, link, placement in rows:
         if is_paused(person, now):
             continue
         weekday, at = checkin_moment(participant.role, person.checkin_weekday, person.checkin_time)
@@ -219,7 +219,7 @@ async def _plan_reminders(session: AsyncSession, now: dt.datetime, rules: Checki
         )
     )
     queued = 0
-    for checkin, person, link, placement in rows.tuples():
+    for checkin, person, link, placement in rows:
         if is_paused(person, now) or not link.reachable:
             continue
         say = Say(
@@ -548,3 +548,23 @@ async def open_text(
         .where(Placement.id == checkin.placement_id)
     )
     return out.say("checkin/open_saved", begeleider=begeleider, cut=len(text.strip()) > len(typed))
+
+
+async def typed_while_open(session: AsyncSession, me: Me, now: dt.datetime) -> Outcome | None:
+    """If a check-in waits for buttons, say so kindly (typing is for the last question)."""
+    checkin = await session.scalar(
+        select(Checkin)
+        .where(
+            Checkin.person_id == me.person.id,
+            Checkin.status == CheckinStatus.OPEN,
+            Checkin.sent_at.is_not(None),
+            Checkin.closes_at > now,
+        )
+        .order_by(Checkin.due_at.desc())
+        .limit(1)
+    )
+    if checkin is None:
+        return None
+    return Outcome(me.language).add(
+        Say("checkin/use_buttons", buttons=((Button("continue_checkin", f"ck:{checkin.id}:go"),),))
+    )

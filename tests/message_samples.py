@@ -82,10 +82,39 @@ BASE: dict[str, Any] = {
     "phase": "installatiefase",
 }
 
+BASE.update(
+    {
+        "question": "samenwerken",
+        "kind": "faces",
+        "number": 1,
+        "total": 5,
+        "intro": 0,
+        "measurement": False,
+        "chosen_face": None,
+        "chosen_label": None,
+        "closed": False,
+        "variant": 0,
+        "wrote": False,
+        "reason": "druk",
+        "status": "open",
+        "reached": True,
+        "cut": False,
+    }
+)
+
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "checkin/question": [
-        {**BASE, "question": q, "kind": k, "intro": i, "role": r, "measurement": m,
-         "chosen_face": f, "chosen_label": c, "closed": closed}
+        {
+            **BASE,
+            "question": q,
+            "kind": k,
+            "intro": i,
+            "role": r,
+            "measurement": m,
+            "chosen_face": f,
+            "chosen_label": c,
+            "closed": closed,
+        }
         for q in QUESTIONS
         for k, i, r, m, f, c, closed in [
             ("faces", 0, "ouder", False, None, None, False),
@@ -100,8 +129,9 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "checkin/open_saved": [{"begeleider": b, "cut": c} for b, c in (("Bea", True), (None, False))],
     "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
     "checkin/open_question": [{**BASE, "measurement": m} for m in (True, False)],
-    "contact/requested": [{**BASE, "reached": r, "begeleider": b}
-                          for r, b in ((True, "Bea"), (False, None))],
+    "contact/requested": [
+        {**BASE, "reached": r, "begeleider": b} for r, b in ((True, "Bea"), (False, None))
+    ],
     "account/export.txt": [
         EXPORT,
         {
@@ -140,7 +170,12 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 }
 
 LABEL_ARGS: dict[str, Any] = {
-    "youth": HOSTILE, "name": "ouder", "d": NOW, "days": 730, "face": "😐", "text": "Ja",
+    "youth": HOSTILE,
+    "name": "ouder",
+    "d": NOW,
+    "days": 730,
+    "face": "😐",
+    "text": "Ja",
     "role": "ouder",
 }
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {

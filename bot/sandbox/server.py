@@ -158,6 +158,9 @@ class Sandbox:
         self._watched: list[QueuedUpdate] = []
         self._delivering: QueuedUpdate | None = None
         self._inflight = 0
+        # Optional: the bot's own "still working" flag, so settling does not depend on timing
+        # alone (tests set it from the Application's in-flight updates).
+        self.busy: Callable[[], bool] | None = None
         self._last_activity = 0.0
         self._poll_generation = 0
         self._stopping = False
@@ -362,11 +365,14 @@ class Sandbox:
         while True:
             now = loop.time()
             wake = deadline - now
-            if self._inflight == 0:
+            busy = self.busy is not None and self.busy()
+            if self._inflight == 0 and not busy:
                 quiet_for = now - self._last_activity
                 if quiet_for >= self.quiet_period:
                     return True
                 wake = min(wake, self.quiet_period - quiet_for)
+            elif busy:
+                wake = min(wake, 0.01)  # the bot does not signal us when it is done: poll
             if now >= deadline or self._stopping:
                 return False
             await self._signal.wait(wake)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import AnyApplication, build_application, start_polling, stop_polling
+from bot.app import AnyApplication, build_application, start_polling, stop_polling, tick
 from bot.clock import FakeClock
+from bot.outbox import Report
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.invites import add_organisation, create_staff_invite
@@ -24,7 +26,7 @@ LINK = re.compile(r"https://t\.me/samenopvoeden_bot\?start=([A-Za-z0-9_-]+)")
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(quiet_period=0.1) as running:
+    async with Sandbox(quiet_period=0.05) as running:
         yield running
 
 
@@ -33,12 +35,35 @@ async def app(
     sandbox: Sandbox, db: Database, clock: FakeClock, route: RouteSettings
 ) -> AsyncIterator[AnyApplication]:
     application = build_application(
-        token=sandbox.token, db=db, route=route, base_url=sandbox.base_url, clock=clock
+        token=sandbox.token,
+        db=db,
+        route=route,
+        base_url=sandbox.base_url,
+        clock=clock,
+        clock_jobs=False,  # tests move the fake clock and call tick() themselves
     )
+    track_updates(application, sandbox)
     await start_polling(application, poll_timeout=5)
     yield application
     await stop_polling(application)
     assert sandbox.bot_errors == [], "the bot made calls Telegram would refuse"
+
+
+def track_updates(application: AnyApplication, sandbox: Sandbox) -> None:
+    """Let the sandbox know while the bot is still handling an update (settles exactly)."""
+    inflight = 0
+    original = application.process_update
+
+    async def process_update(update: object) -> None:
+        nonlocal inflight
+        inflight += 1
+        try:
+            await original(update)
+        finally:
+            inflight -= 1
+
+    application.process_update = process_update  # type: ignore[method-assign]
+    sandbox.busy = lambda: inflight > 0
 
 
 async def staff_invite_code(
@@ -112,3 +137,9 @@ async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             result = await session.execute(select(table))
             rows[table.name] = sorted((tuple(r) for r in result), key=repr)
     return rows
+
+
+async def at(app: AnyApplication, clock: FakeClock, when: dt.datetime) -> Report:
+    """Move the clock to `when` and let it beat once (plan, then deliver)."""
+    clock.set(when)
+    return await tick(app)
