@@ -73,6 +73,7 @@ def build_application(
         renderer=services.renderer,
         clock=services.clock,
         per_second=messages_per_second,
+        quiet=services.checkin_rules.quiet,
     )
     application.bot_data["services"] = services
     handlers.register(application)

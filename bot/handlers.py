@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot.clock import Clock
 from bot.delivery import deliver
 from bot.render import Renderer
-from flows import account, checkins, contact, invites, placements
+from flows import account, checkins, contact, invites, placements, preferences
 from flows.checkins import CheckinRules
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
@@ -150,6 +150,11 @@ async def contact_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await run_step(update, context, contact.contact)
 
 
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show day, time, time zone and pause."""
+    await run_step(update, context, preferences.menu)
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say kindly that this command does not exist."""
     await run_step(update, context, lambda s, c, now: account.unknown_command(s, c))
@@ -166,7 +171,9 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_step(
         update,
         context,
-        lambda s, c, now: account.text(s, c, typed, now, services.route, services.bot_username),
+        lambda s, c, now: account.text(
+            s, c, typed, now, services.route, services.bot_username, services.checkin_rules
+        ),
     )
 
 
@@ -213,6 +220,10 @@ def _button_step(data: str, services: Services) -> Step:
             checkin_id, action = int(args[0]), args[1]
             value = args[2] if len(args) > 2 else None
             return lambda s, c, now: checkins.press(s, c, checkin_id, action, value, now)
+        if kind == "in":
+            what, value = args[0], (args[1] if len(args) > 1 else None)
+            rules = services.checkin_rules
+            return lambda s, c, now: preferences.press(s, c, what, value, now, rules)
         if kind == "cr":
             placement_id = int(args[0])
             return lambda s, c, now: contact.request(s, c, placement_id, now)
@@ -251,6 +262,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "stop": stop,
         "annuleer": cancel,
         "contact": contact_command,
+        "instellingen": settings,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -27,6 +27,7 @@ from bot.render import Renderer
 from flows.checkins import after_delivery, is_paused
 from flows.outbox import decode_say
 from flows.people import unreachable_notices
+from flows.schedule import QuietHours, out_of_quiet_hours
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, Person, TelegramLink
 
@@ -73,9 +74,10 @@ class Report:
     unknown: int = 0
     dropped: int = 0
     reclaimed: int = 0
+    deferred: int = 0
 
     def add(self, other: Report) -> None:
-        for name in ("sent", "retried", "failed", "unknown", "dropped", "reclaimed"):
+        for name in ("sent", "retried", "failed", "unknown", "dropped", "reclaimed", "deferred"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -99,12 +101,14 @@ class _Result:
     error: str | None = None
     retry_at: dt.datetime | None = None
     unreachable_chat: int | None = None
+    deferred: bool = False
 
 
 @dataclass
 class _Recipient:
     chat_id: int
     language: str
+    time_zone: str
     reachable: bool
     paused: bool
 
@@ -119,6 +123,7 @@ class Deliverer:
     clock: Clock
     per_second: float = 30.0
     concurrency: int = 8
+    quiet: QuietHours = field(default_factory=QuietHours)
     lease: dt.timedelta = dt.timedelta(seconds=60)
     on_sent: Callable[[AsyncSession, str, int | None, dt.datetime], Awaitable[None]] = (
         after_delivery
@@ -225,7 +230,11 @@ class Deliverer:
             )
             return {
                 person.id: _Recipient(
-                    link.chat_id, link.language, link.reachable, is_paused(person, now)
+                    link.chat_id,
+                    link.language,
+                    link.time_zone,
+                    link.reachable,
+                    is_paused(person, now),
                 )
                 for link, person in rows
             }
@@ -238,6 +247,10 @@ class Deliverer:
             return _Result(row, OutboxStatus.DROPPED, error="expired before it could be sent")
         if recipient.paused and not row.urgent:
             return _Result(row, OutboxStatus.DROPPED, error="recipient paused messages")
+        later = out_of_quiet_hours(now, recipient.time_zone, self.quiet)
+        if later > now and not row.urgent:
+            # Quiet hours where the person lives: it goes out when they end (not an attempt).
+            return _Result(row, OutboxStatus.PENDING, retry_at=later, deferred=True)
         say = decode_say(row.payload)
         try:
             text = self.renderer.render(recipient.language, say.template, say.context)
@@ -296,7 +309,11 @@ class Deliverer:
                     report.sent += 1
                 elif result.status == OutboxStatus.PENDING:
                     values["due_at"] = result.retry_at
-                    report.retried += 1
+                    if result.deferred:
+                        values["attempts"] = OutboxMessage.attempts - 1
+                        report.deferred += 1
+                    else:
+                        report.retried += 1
                 elif result.status == OutboxStatus.UNKNOWN:
                     report.unknown += 1
                 elif result.status == OutboxStatus.DROPPED:

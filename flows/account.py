@@ -8,15 +8,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
+from flows import preferences
+from flows.checkins import OPEN_TEXT_FLOW, CheckinRules, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
     Caller,
     Me,
-    begeleider_recipient,
     clear_state,
     get_state,
     load_me,
+    tell_begeleiders,
 )
 from flows.placements import NEW_FLOW, continue_new
 from flows.replies import Button, Document, Menu, Outcome, Say
@@ -187,12 +188,12 @@ async def stop_choice(
     if choice == "pause":
         me.person.paused, me.person.paused_until = True, None
         out.add(Say("account/paused", edit=True))
-        await _tell_begeleiders(session, me, "account/paused_notice", out)
+        await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
         me.person.paused, me.person.paused_until = False, None
         out.add(Say("account/resumed", edit=True))
-        await _tell_begeleiders(session, me, "account/resumed_notice", out)
+        await tell_begeleiders(session, me, "account/resumed_notice", out)
         return out
     if choice == "erase":
         blocking = await _placements_led(session, me)
@@ -203,7 +204,7 @@ async def stop_choice(
     if choice == "erase!":
         if await _placements_led(session, me):
             return out.add(Say("common/button_expired"))
-        await _tell_begeleiders(session, me, "account/erased_notice", out)
+        await tell_begeleiders(session, me, "account/erased_notice", out)
         await erase(session, me, now, settings)
         out.add(Say("account/erased", edit=True))
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
@@ -222,27 +223,6 @@ async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:
             )
         )
     )
-
-
-async def _tell_begeleiders(session: AsyncSession, me: Me, template: str, out: Outcome) -> None:
-    """Tell the begeleider of each of this person's placements, neutrally and once each."""
-    told: set[int] = set()
-    for participation in me.participations:
-        to = await begeleider_recipient(session, participation.placement)
-        if to is None or to.chat_id in told or to.person_id == me.person.id:
-            continue
-        told.add(to.chat_id)
-        out.add(
-            Say(
-                template,
-                {
-                    "name": me.person.first_name,
-                    "role": str(participation.role),
-                    "youth": participation.placement.youth_name,
-                },
-                to=to,
-            )
-        )
 
 
 async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: RouteSettings) -> None:
@@ -303,6 +283,7 @@ async def text(
     now: dt.datetime,
     settings: RouteSettings,
     bot_username: str,
+    rules: CheckinRules,
 ) -> Outcome:
     """Route typed text to the open question, or explain kindly that nothing is asked."""
     me = await load_me(session, caller.telegram_user_id)
@@ -320,6 +301,8 @@ async def text(
         )
     if state.flow == "consent":
         return Outcome(me.language).say("onboarding/use_the_buttons")
+    if state.flow == preferences.FLOW:
+        return await preferences.typed(session, me, state.step, message, now, rules)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-EVERYONE = ("help", "privacy", "mijngegevens", "taal", "stop")
+EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
     "begeleider": ("nieuw", "plaatsingen", "annuleer"),
     "behandelaar": ("plaatsingen",),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows.outbox import enqueue_notice
-from flows.replies import Menu, Recipient, Say
+from flows.replies import Menu, Outcome, Recipient, Say
 from storage.models import (
     ConversationState,
     Participant,
@@ -169,3 +169,22 @@ async def unreachable_notices(session: AsyncSession, chat_id: int, now: dt.datet
             ),
             now,
         )
+
+
+async def tell_begeleiders(
+    session: AsyncSession, me: Me, template: str, out: Outcome, **extra: object
+) -> None:
+    """Tell the begeleider of each of this person's placements, neutrally and once each."""
+    told: set[int] = set()
+    for participation in me.participations:
+        to = await begeleider_recipient(session, participation.placement)
+        if to is None or to.chat_id in told or to.person_id == me.person.id:
+            continue
+        told.add(to.chat_id)
+        context = {
+            "name": me.person.first_name,
+            "role": str(participation.role),
+            "youth": participation.placement.youth_name,
+            **extra,
+        }
+        out.add(Say(template, context, to=to))

@@ -99,6 +99,13 @@ BASE.update(
         "status": "open",
         "reached": True,
         "cut": False,
+        "weekday": 6,
+        "time": dt.time(19, 0),
+        "zone": "Europe/Amsterdam",
+        "until": dt.date(2026, 4, 1),
+        "participant": True,
+        "quiet_start": dt.time(21, 30),
+        "quiet_end": dt.time(8, 0),
     }
 )
 
@@ -125,6 +132,15 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         ]
     ],
     "checkin/thanks": [{"variant": v} for v in range(4)],
+    "settings/menu": [
+        {**BASE, "paused": p, "until": u, "participant": part}
+        for p, u, part in (
+            (True, dt.date(2026, 4, 1), True),
+            (True, None, True),
+            (False, None, False),
+        )
+    ],
+    "account/paused_notice": [{**BASE, "until": u} for u in (None, dt.date(2026, 4, 1))],
     "checkin/closed": [{**BASE, "status": s} for s in ("skipped", "missed")],
     "checkin/open_saved": [{"begeleider": b, "cut": c} for b, c in (("Bea", True), (None, False))],
     "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
@@ -177,6 +193,9 @@ LABEL_ARGS: dict[str, Any] = {
     "face": "😐",
     "text": "Ja",
     "role": "ouder",
+    "n": 3,
+    "time": "19:00",
+    "zone": "Europe/Amsterdam",
 }
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {
     "phase": {"name": "evaluatiefase"},

@@ -1,0 +1,226 @@
+"""/instellingen: when the weekly questions come, the time zone, and pausing until a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.checkins import CheckinRules, is_paused
+from flows.dates import parse_date
+from flows.people import Caller, Me, clear_state, load_me, set_state, tell_begeleiders
+from flows.replies import Button, Outcome, Say
+from flows.schedule import at_local, checkin_moment, local_date
+
+FLOW = "settings"
+TIME_CHOICES = ("08:00", "12:00", "17:00", "18:00", "19:00", "20:00", "21:00")
+ZONE_CHOICES = (
+    "Europe/Amsterdam", "Europe/Brussels", "Europe/London", "America/Curacao",
+    "America/Paramaribo",
+)  # fmt: skip
+PAUSE_DAYS = (7, 14, 30)
+MAX_PAUSE = dt.timedelta(days=366)
+_TIME = re.compile(r"(\d{1,2})(?:[:.u](\d{2}))?(?:\s*uur)?")
+
+
+def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
+    person = me.person
+    roles = [p.role for p in me.participations]
+    weekday, at = (None, None)
+    if roles:
+        weekday, at = checkin_moment(roles[0], person.checkin_weekday, person.checkin_time)
+    paused = is_paused(person, now)
+    until = (
+        local_date(person.paused_until, me.link.time_zone)
+        if paused and person.paused_until is not None
+        else None
+    )
+    rows: list[tuple[Button, ...]] = []
+    if roles:
+        rows.append((Button("set_day", "in:d"), Button("set_time", "in:t")))
+    rows.append((Button("set_zone", "in:z"),))
+    if roles:
+        rows.append(
+            (Button("resume_messages", "in:r"),) if paused else (Button("pause_until", "in:p"),)
+        )
+    return Say(
+        "settings/menu",
+        {
+            "weekday": weekday,
+            "time": at,
+            "zone": me.link.time_zone,
+            "paused": paused,
+            "until": until,
+            "participant": bool(roles),
+        },
+        buttons=tuple(rows),
+        edit=edit,
+    )
+
+
+async def menu(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """Show the person's settings with buttons to change them."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    return Outcome(me.language).add(_menu_say(me, now))
+
+
+async def press(
+    session: AsyncSession,
+    caller: Caller,
+    what: str,
+    value: str | None,
+    now: dt.datetime,
+    rules: CheckinRules,
+) -> Outcome:
+    """Handle a settings button: open a choice, or store the chosen value."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/button_expired")
+    out = Outcome(me.language)
+    user_id = me.link.telegram_user_id
+    if what == "d" and value is None:
+        buttons = tuple((Button(f"weekday_{d}", f"in:d:{d}"),) for d in range(7))
+        return out.add(Say("settings/choose_day", buttons=buttons, edit=True))
+    if what == "d" and value is not None and value.isdigit() and 0 <= int(value) <= 6:
+        me.person.checkin_weekday = int(value)
+        return _saved(out, me, now)
+    if what == "t" and value is None:
+        await set_state(session, user_id, FLOW, "time", {}, now)
+        buttons = tuple(
+            (Button("clock", f"in:t:{t.replace(':', '.')}", args={"time": t}),)
+            for t in TIME_CHOICES
+        )
+        return out.add(Say("settings/choose_time", _quiet(rules), buttons=buttons, edit=True))
+    if what == "t" and value is not None:
+        chosen = _read_time(value)
+        if chosen is None or not _allowed_time(chosen, rules):
+            return out.say("common/button_expired")
+        return await _store_time(session, me, chosen, now, out)
+    if what == "z" and value is None:
+        await set_state(session, user_id, FLOW, "zone", {}, now)
+        buttons = tuple(
+            (Button("zone", f"in:z:{i}", args={"zone": z}),) for i, z in enumerate(ZONE_CHOICES)
+        )
+        return out.add(Say("settings/choose_zone", buttons=buttons, edit=True))
+    if what == "z" and value is not None and value.isdigit() and int(value) < len(ZONE_CHOICES):
+        await clear_state(session, user_id)
+        me.link.time_zone = ZONE_CHOICES[int(value)]
+        return _saved(out, me, now)
+    if what == "p" and value is None:
+        await set_state(session, user_id, FLOW, "pause_date", {}, now)
+        buttons = (
+            *((Button("pause_days", f"in:p:{d}", args={"days": d}),) for d in PAUSE_DAYS),
+            (Button("pause_forever", "in:p:0"),),
+        )
+        return out.add(Say("settings/choose_pause", buttons=buttons, edit=True))
+    if what == "p" and value is not None and value.isdigit():
+        days = int(value)
+        if days not in (0, *PAUSE_DAYS):
+            return out.say("common/button_expired")
+        until = None
+        if days:
+            day = local_date(now, me.link.time_zone) + dt.timedelta(days=days)
+            until = at_local(day, dt.time(8, 0), me.link.time_zone)
+        return await _pause(session, me, until, now, out)
+    if what == "r":
+        me.person.paused, me.person.paused_until = False, None
+        await clear_state(session, user_id)
+        await tell_begeleiders(session, me, "account/resumed_notice", out)
+        return _saved(out, me, now)
+    return out.say("common/button_expired")
+
+
+async def typed(
+    session: AsyncSession, me: Me, step: str, text: str, now: dt.datetime, rules: CheckinRules
+) -> Outcome:
+    """Read a typed time, time zone or pause date; re-ask kindly when it is not clear."""
+    out = Outcome(me.language)
+    value = " ".join(text.split())
+    if step == "time":
+        chosen = _read_time(value)
+        if chosen is None or not _allowed_time(chosen, rules):
+            return out.say("settings/bad_time", **_quiet(rules))
+        return await _store_time(session, me, chosen, now, out)
+    if step == "zone":
+        zone = _read_zone(value)
+        if zone is None:
+            return out.say("settings/bad_zone")
+        await clear_state(session, me.link.telegram_user_id)
+        me.link.time_zone = zone
+        return _saved(out, me, now, edit=False)
+    if step == "pause_date":
+        today = local_date(now, me.link.time_zone)
+        day = parse_date(value, today)
+        if day is None or not today < day <= today + MAX_PAUSE:
+            return out.say("settings/bad_pause_date", today=today)
+        return await _pause(
+            session, me, at_local(day, dt.time(8, 0), me.link.time_zone), now, out, edit=False
+        )
+    await clear_state(session, me.link.telegram_user_id)
+    return out.say("common/nothing_asked")
+
+
+async def _store_time(
+    session: AsyncSession, me: Me, chosen: dt.time, now: dt.datetime, out: Outcome
+) -> Outcome:
+    await clear_state(session, me.link.telegram_user_id)
+    me.person.checkin_time = chosen
+    return _saved(out, me, now)
+
+
+async def _pause(
+    session: AsyncSession,
+    me: Me,
+    until: dt.datetime | None,
+    now: dt.datetime,
+    out: Outcome,
+    *,
+    edit: bool = True,
+) -> Outcome:
+    await clear_state(session, me.link.telegram_user_id)
+    me.person.paused, me.person.paused_until = True, until
+    until_day = local_date(until, me.link.time_zone) if until else None
+    await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
+    return _saved(out, me, now, edit=edit)
+
+
+def _saved(out: Outcome, me: Me, now: dt.datetime, *, edit: bool = True) -> Outcome:
+    out.say("settings/saved")
+    return out.add(_menu_say(me, now))
+
+
+def _read_time(text: str) -> dt.time | None:
+    match = _TIME.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return dt.time(hour, minute)
+
+
+def _allowed_time(at: dt.time, rules: CheckinRules) -> bool:
+    return not rules.quiet.contains(at)
+
+
+def _quiet(rules: CheckinRules) -> dict[str, object]:
+    return {"quiet_start": rules.quiet.start, "quiet_end": rules.quiet.end}
+
+
+def _read_zone(text: str) -> str | None:
+    """An IANA zone name, matched case-insensitively ('europe/amsterdam' is fine)."""
+    wanted = text.strip().replace(" ", "_")
+    if not wanted or "/" not in wanted:
+        return None
+    for zone in available_timezones():
+        if zone.lower() == wanted.lower():
+            try:
+                ZoneInfo(zone)
+            except ZoneInfoNotFoundError:
+                return None
+            return zone
+    return None
