@@ -17,7 +17,7 @@ from bot.delivery import set_default_menus
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
-from flows import checkins
+from flows import checkins, prompts
 from flows.checkins import CheckinRules
 from flows.settings import RouteSettings
 from storage.db import Database
@@ -87,8 +87,11 @@ def build_application(
 async def plan(application: AnyApplication) -> int:
     """Put everything that is due now into the outbox; return how many messages were queued."""
     services: Services = application.bot_data["services"]
+    now, rules = services.clock.now(), services.checkin_rules
     async with services.db.session() as session:
-        return await checkins.plan(session, services.clock.now(), services.checkin_rules)
+        queued = await checkins.plan(session, now, rules)
+        queued += await prompts.plan(session, now, rules)
+        return queued
 
 
 async def deliver(application: AnyApplication) -> Report:

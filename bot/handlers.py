@@ -22,7 +22,16 @@ from telegram.ext import (
 from bot.clock import Clock
 from bot.delivery import deliver
 from bot.render import Renderer
-from flows import account, checkins, contact, invites, placements, preferences
+from flows import (
+    account,
+    checkins,
+    contact,
+    invites,
+    measurement,
+    phases,
+    placements,
+    preferences,
+)
 from flows.checkins import CheckinRules
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
@@ -89,7 +98,7 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
         async with services.db.session() as session:
             for chat_id in unreachable:
                 await unreachable_notices(session, chat_id, now)
-    if notices and services.deliverer is not None:
+    if (notices or outcome.kick_outbox) and services.deliverer is not None:
         await services.deliverer.run_until_idle()
 
 
@@ -148,6 +157,16 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def contact_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask for contact with the begeleider."""
     await run_step(update, context, contact.contact)
+
+
+async def phase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Choose a placement to move to its next phase (begeleider)."""
+    await run_step(update, context, phases.choose)
+
+
+async def measure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Choose a placement to send the collaboration questionnaire for (staff)."""
+    await run_step(update, context, measurement.choose)
 
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -224,6 +243,20 @@ def _button_step(data: str, services: Services) -> Step:
             what, value = args[0], (args[1] if len(args) > 1 else None)
             rules = services.checkin_rules
             return lambda s, c, now: preferences.press(s, c, what, value, now, rules)
+        if kind == "fa" and args[0] == "no":
+            return lambda s, c, now: phases.cancelled(s, c)
+        if kind == "fa" and len(args) == 1:
+            placement_id = int(args[0])
+            return lambda s, c, now: phases.confirm(s, c, placement_id, route)
+        if kind == "fa":
+            placement_id, target = int(args[0]), args[1]
+            return lambda s, c, now: phases.move(s, c, placement_id, target, now, route)
+        if kind == "me" and len(args) == 1:
+            placement_id = int(args[0])
+            return lambda s, c, now: measurement.confirm(s, c, placement_id, now)
+        if kind == "me" and args[1] == "go":
+            placement_id = int(args[0])
+            return lambda s, c, now: measurement.send(s, c, placement_id, now)
         if kind == "cr":
             placement_id = int(args[0])
             return lambda s, c, now: contact.request(s, c, placement_id, now)
@@ -263,6 +296,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "annuleer": cancel,
         "contact": contact_command,
         "instellingen": settings,
+        "fase": phase,
+        "meting": measure,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

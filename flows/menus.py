@@ -4,8 +4,8 @@ from __future__ import annotations
 
 EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
-    "begeleider": ("nieuw", "plaatsingen", "annuleer"),
-    "behandelaar": ("plaatsingen",),
+    "begeleider": ("nieuw", "plaatsingen", "fase", "meting", "annuleer"),
+    "behandelaar": ("plaatsingen", "meting"),
     "ouder": ("contact",),
     "gezinshuisouder": ("contact",),
     "admin": (),

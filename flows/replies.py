@@ -71,6 +71,8 @@ class Outcome:
     menus: list[Menu] = field(default_factory=list)
     # Take the buttons off the message whose button was pressed, keeping its text.
     close_pressed: bool = False
+    # The step put messages in the outbox itself: deliver them now rather than at the next beat.
+    kick_outbox: bool = False
 
     def say(self, template: str, **context: Any) -> Outcome:
         self.messages.append(Say(template, context))

@@ -186,6 +186,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 }
 
 LABEL_ARGS: dict[str, Any] = {
+    "phase": "stabilisatiefase",
     "youth": HOSTILE,
     "name": "ouder",
     "d": NOW,
@@ -201,3 +202,14 @@ LABEL_SPECIAL: dict[str, dict[str, Any]] = {
     "phase": {"name": "evaluatiefase"},
     "phase_staff": {"name": "evaluatiefase"},
 }
+
+BASE.update({"current": "installatiefase", "next": "stabilisatiefase"})
+VARIANTS["phase/confirm"] = [
+    {**BASE, "next": n} for n in ("stabilisatiefase", "evaluatiefase", "afgesloten")
+]
+VARIANTS["phase/notice"] = [
+    {**BASE, "phase": p, "role": r}
+    for p in ("stabilisatiefase", "evaluatiefase", "afgesloten")
+    for r in ("ouder", "gezinshuisouder")
+]
+VARIANTS["phase/changed"] = [{**BASE, "phase": p} for p in ("evaluatiefase", "afgesloten")]

@@ -1,0 +1,196 @@
+"""/meting: the twice-yearly collaboration questionnaire, sent to both sides of a placement.
+
+It reuses the check-in machinery (one question at a time, change, skip, one reminder); its
+answers are stored per dimension. The results for behandelaar and begeleider come from the
+digest work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.checkins import question_say
+from flows.outbox import enqueue
+from flows.people import Caller, Me, load_me
+from flows.questions import MEASUREMENT_QUESTIONS
+from flows.replies import Button, Outcome, Say
+from storage.models import (
+    Checkin,
+    CheckinKind,
+    CheckinStatus,
+    MeasurementRound,
+    Participant,
+    Person,
+    Phase,
+    Placement,
+    Role,
+    TelegramLink,
+)
+
+ROUND_OPEN_FOR = dt.timedelta(days=7)
+
+
+def _staff_ids(me: Me) -> set[int]:
+    return {s.id for s in me.staff if s.role in (Role.BEGELEIDER, Role.BEHANDELAAR)}
+
+
+async def _own(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
+    placement = await session.get(Placement, placement_id)
+    ids = _staff_ids(me)
+    if placement is None or not ({placement.begeleider_id, placement.behandelaar_id} & ids):
+        return None
+    return placement
+
+
+async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """List the staff member's open placements to send the questionnaire for."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    ids = _staff_ids(me)
+    if not ids:
+        return Outcome(me.language).say("common/only_staff")
+    placements = list(
+        await session.scalars(
+            select(Placement)
+            .where(
+                Placement.begeleider_id.in_(ids) | Placement.behandelaar_id.in_(ids),
+                Placement.phase != Phase.AFGESLOTEN,
+            )
+            .order_by(Placement.youth_name, Placement.id)
+        )
+    )
+    if not placements:
+        return Outcome(me.language).say("phase/none")
+    buttons = tuple(
+        (
+            Button(
+                "phase_placement",
+                f"me:{p.id}",
+                args={"youth": p.youth_name, "phase": str(p.phase)},
+            ),
+        )
+        for p in placements
+    )
+    return Outcome(me.language).add(Say("measurement/choose_placement", buttons=buttons))
+
+
+async def confirm(
+    session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
+) -> Outcome:
+    """Say what will be sent to whom, and ask to confirm."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    out = Outcome(me.language)
+    placement = await _own(session, me, placement_id)
+    if placement is None:
+        return out.say("placements/not_yours")
+    if await _open_round(session, placement.id, now) is not None:
+        return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
+    buttons = (
+        (Button("send_measurement", f"me:{placement.id}:go"),),
+        (Button("never_mind", "fa:no"),),
+    )
+    return out.add(
+        Say(
+            "measurement/confirm",
+            {"youth": placement.youth_name, "days": ROUND_OPEN_FOR.days},
+            buttons=buttons,
+            edit=True,
+        )
+    )
+
+
+async def send(
+    session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
+) -> Outcome:
+    """Start a round for the placement (the staff member confirmed)."""
+    me = await load_me(session, caller.telegram_user_id)
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    out = Outcome(me.language)
+    placement = await _own(session, me, placement_id)
+    if placement is None:
+        return out.say("placements/not_yours")
+    if await _open_round(session, placement.id, now) is not None:
+        return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
+    sent_to = await start_round(session, placement, me.person.id, now)
+    out.kick_outbox = True
+    return out.add(
+        Say(
+            "measurement/started",
+            {"youth": placement.youth_name, "count": sent_to, "days": ROUND_OPEN_FOR.days},
+            edit=True,
+        )
+    )
+
+
+async def _open_round(
+    session: AsyncSession, placement_id: int, now: dt.datetime
+) -> MeasurementRound | None:
+    return await session.scalar(
+        select(MeasurementRound).where(
+            MeasurementRound.placement_id == placement_id, MeasurementRound.closes_at > now
+        )
+    )
+
+
+async def start_round(
+    session: AsyncSession,
+    placement: Placement,
+    requested_by_person_id: int | None,
+    now: dt.datetime,
+    meeting_id: int | None = None,
+) -> int:
+    """Create a round and queue the questionnaire for every participant; return how many."""
+    round_ = MeasurementRound(
+        placement_id=placement.id,
+        requested_by_person_id=requested_by_person_id,
+        meeting_id=meeting_id,
+        created_at=now,
+        closes_at=now + ROUND_OPEN_FOR,
+    )
+    session.add(round_)
+    await session.flush()
+    rows = await session.execute(
+        select(Participant, Person)
+        .join(Person, Person.id == Participant.person_id)
+        .join(TelegramLink, TelegramLink.person_id == Person.id)
+        .where(Participant.placement_id == placement.id)
+        .order_by(Participant.id)
+    )
+    count = 0
+    for participant, person in rows:
+        checkin = Checkin(
+            participant_id=participant.id,
+            placement_id=placement.id,
+            person_id=person.id,
+            role=participant.role,
+            kind=CheckinKind.MEASUREMENT,
+            period=f"round-{round_.id}",
+            phase=placement.phase,
+            questions=list(MEASUREMENT_QUESTIONS),
+            status=CheckinStatus.OPEN,
+            due_at=now,
+            closes_at=round_.closes_at,
+            round_id=round_.id,
+        )
+        session.add(checkin)
+        await session.flush()
+        count += await enqueue(
+            session,
+            key=f"measurement:{checkin.id}",
+            person_id=person.id,
+            kind="checkin",
+            say=question_say(checkin, 0, None, youth=placement.youth_name, name=person.first_name),
+            due_at=now,
+            expires_at=checkin.closes_at,
+            now=now,
+            placement_id=placement.id,
+            subject_id=checkin.id,
+        )
+    return count

@@ -1,0 +1,174 @@
+"""/fase: the begeleider moves a placement on; ouders and gezinshuisouders hear what it means."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from flows.outbox import drop_pending
+from flows.people import Caller, Me, load_me, recipient
+from flows.replies import Button, Outcome, Say
+from flows.settings import RouteSettings
+from storage.models import (
+    Checkin,
+    CheckinStatus,
+    Participant,
+    Phase,
+    Placement,
+    Role,
+    TelegramLink,
+)
+
+NEXT_PHASE = {
+    Phase.INSTALLATIEFASE: Phase.STABILISATIEFASE,
+    Phase.STABILISATIEFASE: Phase.EVALUATIEFASE,
+    Phase.EVALUATIEFASE: Phase.AFGESLOTEN,
+}
+
+
+def _refuse(me: Me | None, caller: Caller) -> Outcome | None:
+    if me is None:
+        return Outcome(caller.telegram_language).say("common/not_registered")
+    if not me.staff_as(Role.BEGELEIDER):
+        return Outcome(me.language).say("common/only_begeleider")
+    return None
+
+
+async def _own(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
+    placement = await session.get(Placement, placement_id)
+    own = {s.id for s in me.staff_as(Role.BEGELEIDER)}
+    return placement if placement is not None and placement.begeleider_id in own else None
+
+
+async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """List the begeleider's open placements to pick one."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _refuse(me, caller)
+    if refusal is not None:
+        return refusal
+    assert me is not None  # checked above
+    own = [s.id for s in me.staff_as(Role.BEGELEIDER)]
+    placements = list(
+        await session.scalars(
+            select(Placement)
+            .where(Placement.begeleider_id.in_(own), Placement.phase != Phase.AFGESLOTEN)
+            .order_by(Placement.youth_name, Placement.id)
+        )
+    )
+    if not placements:
+        return Outcome(me.language).say("phase/none")
+    buttons = tuple(
+        (
+            Button(
+                "phase_placement",
+                f"fa:{p.id}",
+                args={"youth": p.youth_name, "phase": str(p.phase)},
+            ),
+        )
+        for p in placements
+    )
+    return Outcome(me.language).add(Say("phase/choose_placement", buttons=buttons))
+
+
+async def confirm(
+    session: AsyncSession, caller: Caller, placement_id: int, settings: RouteSettings
+) -> Outcome:
+    """Explain what the next phase means and ask to confirm."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _refuse(me, caller)
+    if refusal is not None:
+        return refusal
+    assert me is not None  # checked above
+    placement = await _own(session, me, placement_id)
+    out = Outcome(me.language)
+    if placement is None:
+        return out.say("placements/not_yours")
+    target = NEXT_PHASE.get(placement.phase)
+    if target is None:
+        return out.add(Say("placements/closed", {"youth": placement.youth_name}, edit=True))
+    buttons = (
+        (Button("phase_go", f"fa:{placement.id}:{target}", args={"phase": str(target)}),),
+        (Button("never_mind", "fa:no"),),
+    )
+    context = {
+        "youth": placement.youth_name,
+        "current": str(placement.phase),
+        "next": str(target),
+        "retention_days": settings.retention_days,
+    }
+    return out.add(Say("phase/confirm", context, buttons=buttons, edit=True))
+
+
+async def move(
+    session: AsyncSession,
+    caller: Caller,
+    placement_id: int,
+    target: str,
+    now: dt.datetime,
+    settings: RouteSettings,
+) -> Outcome:
+    """Move the placement to the next phase and tell its ouders and gezinshuisouders."""
+    me = await load_me(session, caller.telegram_user_id)
+    refusal = _refuse(me, caller)
+    if refusal is not None:
+        return refusal
+    assert me is not None  # checked above
+    placement = await _own(session, me, placement_id)
+    out = Outcome(me.language)
+    if placement is None:
+        return out.say("placements/not_yours")
+    if NEXT_PHASE.get(placement.phase) != target:
+        # Pressed twice, or on an old message: the placement moved on already.
+        return out.say("phase/already", youth=placement.youth_name, phase=str(placement.phase))
+    placement.phase, placement.phase_since = Phase(target), now
+    if placement.phase == Phase.AFGESLOTEN:
+        placement.closed_at = now
+        await _stop_questions(session, placement.id, now)
+    rows = await session.execute(
+        select(Participant, TelegramLink)
+        .join(TelegramLink, TelegramLink.person_id == Participant.person_id)
+        .where(Participant.placement_id == placement.id)
+        .options(selectinload(Participant.person))
+    )
+    for participant, link in rows:
+        out.add(
+            Say(
+                "phase/notice",
+                {
+                    "name": participant.person.first_name,
+                    "role": str(participant.role),
+                    "youth": placement.youth_name,
+                    "phase": target,
+                    "retention_days": settings.retention_days,
+                },
+                to=recipient(link),
+                kind="phase_change",
+            )
+        )
+    out.add(Say("phase/changed", {"youth": placement.youth_name, "phase": target}, edit=True))
+    return out
+
+
+async def cancelled(session: AsyncSession, caller: Caller) -> Outcome:
+    me = await load_me(session, caller.telegram_user_id)
+    return Outcome(me.language if me else caller.telegram_language).add(
+        Say("account/stop_cancelled", edit=True)
+    )
+
+
+async def _stop_questions(session: AsyncSession, placement_id: int, now: dt.datetime) -> None:
+    """A closed placement sends nothing more: open check-ins end, queued messages are dropped."""
+    await session.execute(
+        update(Checkin)
+        .where(Checkin.placement_id == placement_id, Checkin.status == CheckinStatus.OPEN)
+        .values(status=CheckinStatus.CANCELLED, closed_at=now)
+    )
+    await session.execute(
+        update(Checkin)
+        .where(Checkin.placement_id == placement_id, Checkin.closed_at.is_(None))
+        .values(closed_at=now)
+    )
+    await drop_pending(session, placement_id=placement_id)
