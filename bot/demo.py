@@ -1,17 +1,19 @@
 """`samenopvoeden demo`: a short story in the sandbox, printed as each person saw it.
 
 The real bot runs against the built-in fake Telegram on a temporary SQLite file; nothing leaves
-this machine and no token is needed.
+this machine and no token is needed. A fake clock walks through one week.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from bot.app import build_application, start_polling, stop_polling
-from bot.clock import SystemClock
+from bot.app import AnyApplication, build_application, start_polling, stop_polling, tick
+from bot.clock import FakeClock, SystemClock
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.invites import add_organisation, create_staff_invite
@@ -20,6 +22,7 @@ from storage.db import Database
 from storage.models import Role
 
 ORGANISATION = "Gezinshuizen Zuid"
+ZONE = ZoneInfo("Europe/Amsterdam")
 CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 
 
@@ -29,7 +32,7 @@ async def run_demo(output: str | None = None) -> int:
         database = Database(f"sqlite:///{Path(tmp) / 'demo.db'}")
         await database.upgrade()
         route = RouteSettings()
-        clock = SystemClock()
+        clock = FakeClock(_this_monday(10))
         async with Sandbox() as sandbox:
             application = build_application(
                 token=sandbox.token,
@@ -37,19 +40,17 @@ async def run_demo(output: str | None = None) -> int:
                 route=route,
                 base_url=sandbox.base_url,
                 clock=clock,
+                clock_jobs=False,  # the story moves the clock itself
             )
             await start_polling(application, poll_timeout=2)
             try:
-                people = await _story(sandbox, database, route, clock)
+                people = await _story(application, sandbox, database, route, clock)
             finally:
                 await stop_polling(application)
                 await database.dispose()
         print(_header())
-        print(
-            sandbox.transcript(
-                [p.user_id for p, _ in people], {p.user_id: label for p, label in people}
-            )
-        )
+        labels = {person.user_id: label for person, label in people}
+        print(sandbox.transcript(list(labels), labels))
         errors = sandbox.bot_errors
         if errors:
             print(f"\n{len(errors)} call(s) that Telegram would have refused:")
@@ -60,10 +61,26 @@ async def run_demo(output: str | None = None) -> int:
     return 0
 
 
+def _this_monday(hour: int) -> dt.datetime:
+    today = SystemClock().now().astimezone(ZONE).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    return dt.datetime.combine(monday, dt.time(hour), tzinfo=ZONE).astimezone(dt.UTC)
+
+
+async def _at(application: AnyApplication, clock: FakeClock, days: int, hour: int) -> None:
+    """Move the clock to `days` after the story's Monday at `hour`:00, and let it beat once."""
+    clock.set(_this_monday(hour) + dt.timedelta(days=days))
+    await tick(application)
+
+
 async def _story(
-    sandbox: Sandbox, database: Database, route: RouteSettings, clock: SystemClock
+    application: AnyApplication,
+    sandbox: Sandbox,
+    database: Database,
+    route: RouteSettings,
+    clock: FakeClock,
 ) -> list[tuple[ChatPerson, str]]:
-    # The organisation's admin invites a begeleider (as `samenopvoeden admin invite` does).
+    # Monday: the organisation's admin invites a begeleider (as `samenopvoeden admin invite`).
     async with database.session() as session:
         await add_organisation(session, ORGANISATION, clock.now())
         invite = await create_staff_invite(
@@ -81,7 +98,7 @@ async def _story(
     await bea.send("/nieuw")
     await bea.send("Sam")
     await bea.send("De Linde")
-    created = await bea.send("1 maart 2026")
+    created = await bea.send("vandaag")
     codes = dict(
         zip(
             ("ouder", "gezinshuisouder", "behandelaar"),
@@ -93,11 +110,27 @@ async def _story(
     olga = sandbox.person(2001, "Olga")
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")
-
     kees = sandbox.person(3001, "Kees")
     await kees.send(f"/start {codes['gezinshuisouder']}")
     await kees.click("✅ Ja, ik doe mee")
 
+    # Sunday 19:00: Olga's weekly questions. She changes one answer and writes a line.
+    await _at(application, clock, 6, 19)
+    await olga.click("📱 App of telefoon")
+    second = olga.last
+    await olga.click("🙂", second)
+    await olga.click("😐", second)  # she changes her mind on the same question
+    await olga.click("🙂")
+    await olga.click("Een beetje")
+    await olga.click("🙂")
+    await olga.send("Het contact gaat beter. Ik wil graag vaker foto's van Sam.")
+    # Sunday 20:00: Kees's questions. He is busy and skips this week.
+    await _at(application, clock, 6, 20)
+    await kees.click("Deze week overslaan")
+    await kees.click("Druk")
+    # Monday morning: Olga asks for contact, and Bea hears it at once.
+    await _at(application, clock, 7, 9)
+    await olga.send("/contact")
     await bea.send("/plaatsingen")
     return [
         (bea, "Bea (begeleider)"),
@@ -109,5 +142,6 @@ async def _story(
 def _header() -> str:
     return (
         "samenopvoeden demo — the real bot against the built-in sandbox (no Telegram, no token).\n"
-        "A begeleider joins and creates a placement; a parent and a house parent join.\n"
+        "Monday: a begeleider joins and creates a placement; a parent and a house parent join.\n"
+        "Sunday: their weekly questions. Monday: a contact request.\n"
     )

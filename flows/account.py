@@ -24,6 +24,9 @@ from flows.replies import Button, Document, Menu, Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
     AccessLog,
+    Answer,
+    Checkin,
+    CheckinStatus,
     ConsentDecision,
     ConsentRecord,
     ConversationState,
@@ -96,6 +99,19 @@ async def export(
         )
     )
     staff_placements = await _staff_placements(session, me)
+    answers = await session.execute(
+        select(Answer, Placement.youth_name, Checkin.period, Checkin.status, Checkin.skip_reason)
+        .join(Placement, Placement.id == Answer.placement_id)
+        .join(Checkin, Checkin.id == Answer.checkin_id)
+        .where(Answer.person_id == me.person.id)
+        .order_by(Answer.answered_at, Answer.id)
+    )
+    skipped = await session.execute(
+        select(Checkin.period, Checkin.skip_reason, Placement.youth_name)
+        .join(Placement, Placement.id == Checkin.placement_id)
+        .where(Checkin.person_id == me.person.id, Checkin.status == CheckinStatus.SKIPPED)
+        .order_by(Checkin.due_at)
+    )
     session.add(_log(me, "export_own_data", f"person:{me.person.id}", now))
     context = {
         "person": me.person,
@@ -116,6 +132,22 @@ async def export(
             for c in consents
         ],
         "access": [{"action": a.action, "subject": a.subject, "at": a.at} for a in access],
+        "answers": [
+            {
+                "youth": youth,
+                "period": period,
+                "question": answer.question_id,
+                "value": answer.value,
+                "text": answer.text,
+                "at": answer.answered_at,
+                "changed_at": answer.changed_at,
+            }
+            for answer, youth, period, _status, _reason in answers
+        ],
+        "skipped": [
+            {"period": period, "reason": reason, "youth": youth}
+            for period, reason, youth in skipped
+        ],
         "now": now,
         "retention_days": settings.retention_days,
     }

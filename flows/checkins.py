@@ -429,7 +429,9 @@ async def _answer(
         )
         session.add(answer)
         loaded.answers[question.id] = answer
-    elif existing.value != value:
+    elif existing.value == value:
+        return out  # the same button again (or twice quickly): nothing changes
+    else:
         existing.value, existing.score, existing.changed_at = value, question.score(value), now
     youth, name = loaded.placement.youth_name, loaded.me.person.first_name
     out.add(question_say(checkin, index, value, youth=youth, name=name, edit=True))

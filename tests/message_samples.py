@@ -55,6 +55,27 @@ EXPORT = {
         {"decision": "withdrawn", "version": "2026-11", "at": NOW},
     ],
     "access": [{"action": "export_own_data", "subject": "person:1", "at": NOW}],
+    "answers": [
+        {
+            "youth": "Sam",
+            "period": "2026-W10",
+            "question": "samenwerken",
+            "value": "4",
+            "text": None,
+            "at": NOW,
+            "changed_at": NOW,
+        },
+        {
+            "youth": "Sam",
+            "period": "2026-W10",
+            "question": "open",
+            "value": None,
+            "text": HOSTILE,
+            "at": NOW,
+            "changed_at": None,
+        },
+    ],
+    "skipped": [{"period": "2026-W11", "reason": "druk", "youth": "Sam"}],
 }
 
 BASE: dict[str, Any] = {

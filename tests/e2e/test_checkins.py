@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -284,3 +285,65 @@ async def test_a_very_long_open_answer_is_stored_and_escaped(
     [saved] = await olga.send(text)
     assert "Bea leest het" in saved.text
     assert (await answers(db))["open"].text == text.strip()
+
+
+async def test_export_includes_the_answers(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    _, olga, _ = family
+    await at(app, clock, SUNDAY_1900)
+    for label in ("Geen contact", "🙂", "😐", "Ja", "😄"):
+        await olga.click(label)
+    await olga.send("Fijn <3")
+    [export] = await olga.send("/mijngegevens")
+    assert export.document is not None
+    content = export.document.data.decode("utf-8")
+    assert 'vraag "samenwerken": 4' in content
+    assert 'vraag "open": Fijn <3' in content  # a text file: shown as typed
+
+
+async def test_pressing_twice_quickly_stores_one_answer(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    _, olga, _ = family
+    await at(app, clock, SUNDAY_1900)
+    question = olga.last
+    data = question.buttons[0][0][1]
+    assert data is not None
+    await asyncio.gather(
+        olga.click_data(data, question.message_id), olga.click_data(data, question.message_id)
+    )
+    stored = await answers(db)
+    assert list(stored) == ["contact"]
+    assert sum("2/5" in m.text for m in olga.bot_messages) == 1  # the next question came once
+
+
+@pytest.mark.parametrize(
+    ("sunday", "utc_hour"),
+    [
+        (dt.date(2026, 3, 22), 18),  # before the March change: CET, UTC+1
+        (dt.date(2026, 3, 29), 17),  # the change day itself: CEST, UTC+2
+        (dt.date(2026, 10, 25), 18),  # the October change day: back to CET
+        (dt.date(2026, 10, 18), 17),  # the Sunday before it: still CEST
+    ],
+)
+async def test_sunday_1900_local_across_dst(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+    sunday: dt.date,
+    utc_hour: int,
+) -> None:
+    _, olga, _ = family
+    due = dt.datetime.combine(sunday, dt.time(utc_hour), tzinfo=UTC)
+    await at(app, clock, due - dt.timedelta(minutes=1))
+    before = sum("1/5" in m.text for m in olga.bot_messages)
+    await at(app, clock, due)
+    assert sum("1/5" in m.text for m in olga.bot_messages) == before + 1
