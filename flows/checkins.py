@@ -44,7 +44,6 @@ from storage.models import (
 
 OPEN_TEXT_FLOW = "checkin_text"
 OPEN_QUESTION = "open"  # the optional free-text question at the end
-OPEN_TEXT_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -525,7 +524,7 @@ async def open_text(
     checkin = await session.get(Checkin, checkin_id)
     if checkin is None or checkin.person_id != me.person.id or not _changeable(checkin, now):
         return out.say("common/nothing_asked")
-    typed = text.strip()[:OPEN_TEXT_MAX]
+    typed = text.strip()  # stored as typed, however long; shortened only where shown
     existing = await session.scalar(
         select(Answer).where(Answer.checkin_id == checkin.id, Answer.question_id == OPEN_QUESTION)
     )
@@ -549,7 +548,7 @@ async def open_text(
         .join(Placement, Placement.begeleider_id == StaffMember.id)
         .where(Placement.id == checkin.placement_id)
     )
-    return out.say("checkin/open_saved", begeleider=begeleider, cut=len(text.strip()) > len(typed))
+    return out.say("checkin/open_saved", begeleider=begeleider)
 
 
 async def typed_while_open(session: AsyncSession, me: Me, now: dt.datetime) -> Outcome | None:

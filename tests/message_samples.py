@@ -163,7 +163,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     ],
     "account/paused_notice": [{**BASE, "until": u} for u in (None, dt.date(2026, 4, 1))],
     "checkin/closed": [{**BASE, "status": s} for s in ("skipped", "missed")],
-    "checkin/open_saved": [{"begeleider": b, "cut": c} for b, c in (("Bea", True), (None, False))],
+    "checkin/open_saved": [{"begeleider": b} for b in ("Bea", None)],
     "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
     "checkin/open_question": [{**BASE, "measurement": m} for m in (True, False)],
     "contact/requested": [

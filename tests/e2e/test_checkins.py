@@ -281,7 +281,7 @@ async def test_a_very_long_open_answer_is_stored_and_escaped(
     await at(app, clock, SUNDAY_1900)
     for label in ("Geen contact", "😐", "😐", "Nee", "😐"):
         await olga.click(label)
-    text = ("<script>&amp; 😀 " * 300)[:4000]
+    text = ("<script>&amp; 😀 " * 400)[:5000]
     [saved] = await olga.send(text)
     assert "Bea leest het" in saved.text
     assert (await answers(db))["open"].text == text.strip()
