@@ -44,6 +44,7 @@ def build_application(
     checkin_rules: CheckinRules | None = None,
     messages_per_second: float = 30.0,
     clock_jobs: bool = True,
+    read_timeout: float | None = None,
 ) -> AnyApplication:
     """Build the python-telegram-bot Application with our handlers and services."""
     builder = (
@@ -59,6 +60,8 @@ def build_application(
     )
     if base_url:
         builder = builder.base_url(base_url)
+    if read_timeout is not None:
+        builder = builder.read_timeout(read_timeout)
     application = builder.build()
     services = Services(
         db=db,

@@ -84,6 +84,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         route=settings.route(),
         base_url=settings.telegram_api_base_url,
         clock=SystemClock(),
+        messages_per_second=settings.messages_per_second,
     )
     # run_polling stops cleanly on SIGINT and SIGTERM.
     application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Amsterdam", alias="SAMENOPVOEDEN_TIMEZONE")
     invite_valid_days: int = Field(14, alias="SAMENOPVOEDEN_INVITE_DAYS", ge=1, le=90)
     retention_days: int = Field(365, alias="SAMENOPVOEDEN_RETENTION_DAYS", ge=30)
+    messages_per_second: float = Field(
+        30.0, alias="SAMENOPVOEDEN_MESSAGES_PER_SECOND", gt=0, le=1000
+    )
 
     @field_validator("telegram_bot_token")
     @classmethod
