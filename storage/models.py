@@ -368,6 +368,63 @@ class ContactRequest(Base):
     created_at: Mapped[dt.datetime]
 
 
+class MeetingStatus(enum.StrEnum):
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+
+
+class Meeting(Base):
+    """A route meeting; intervisie may span several placements (placement_id is then None)."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (Index("ix_meeting_status_starts_at", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    placement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("placement.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[dt.datetime]
+    location: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"))
+    planned_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    # Bumped when the meeting moves, so reminders for the old time are never sent.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    invitees: Mapped[list[MeetingInvitee]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingInvitee.id"
+    )
+
+
+class Rsvp(enum.StrEnum):
+    YES = "yes"
+    NO = "no"
+    OTHER_TIME = "other_time"
+
+
+class MeetingInvitee(Base):
+    __tablename__ = "meeting_invitee"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "invitee_role"))
+    placement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("placement.id", ondelete="CASCADE")
+    )
+    rsvp: Mapped[Rsvp | None] = mapped_column(_enum(Rsvp, "rsvp"))
+    rsvp_at: Mapped[dt.datetime | None]
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invitees")
+    person: Mapped[Person] = relationship()
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed, with a lease; Telegram is being called
