@@ -17,7 +17,7 @@ from bot.delivery import set_default_menus
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
-from flows import checkins, prompts
+from flows import checkins, meetings, prompts
 from flows.checkins import CheckinRules
 from flows.settings import RouteSettings
 from storage.db import Database
@@ -94,6 +94,7 @@ async def plan(application: AnyApplication) -> int:
     async with services.db.session() as session:
         queued = await checkins.plan(session, now, rules)
         queued += await prompts.plan(session, now, rules)
+        queued += await meetings.plan(session, now, services.meeting_rules, rules)
         return queued
 
 

@@ -28,11 +28,13 @@ from flows import (
     contact,
     invites,
     measurement,
+    meetings,
     phases,
     placements,
     preferences,
 )
 from flows.checkins import CheckinRules
+from flows.meetings import MeetingRules
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
 from flows.replies import Outcome
@@ -56,6 +58,7 @@ class Services:
     clock: Clock
     route: RouteSettings
     checkin_rules: CheckinRules = field(default_factory=CheckinRules)
+    meeting_rules: MeetingRules = field(default_factory=MeetingRules)
     bot_username: str = "samenopvoeden_bot"
     deliverer: Deliverer | None = None
 
@@ -169,6 +172,16 @@ async def measure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_step(update, context, measurement.choose)
 
 
+async def plan_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plan a meeting step by step (staff)."""
+    await run_step(update, context, meetings.begin)
+
+
+async def list_meetings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List upcoming meetings; planners can move or cancel them."""
+    await run_step(update, context, meetings.upcoming)
+
+
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show day, time, time zone and pause."""
     await run_step(update, context, preferences.menu)
@@ -257,6 +270,23 @@ def _button_step(data: str, services: Services) -> Step:
         if kind == "me" and args[1] == "go":
             placement_id = int(args[0])
             return lambda s, c, now: measurement.send(s, c, placement_id, now)
+        if kind == "mt" and args[0] == "x":
+            return lambda s, c, now: account.cancel(s, c, edit=True)
+        if kind == "mt":
+            rules_m = services.meeting_rules
+            return lambda s, c, now: meetings.press(s, c, args, now, rules_m)
+        if kind == "mv":
+            meeting_id = int(args[0])
+            return lambda s, c, now: meetings.ask_move(s, c, meeting_id, now)
+        if kind == "mc" and len(args) == 1:
+            meeting_id = int(args[0])
+            return lambda s, c, now: meetings.ask_cancel(s, c, meeting_id)
+        if kind == "mc" and args[1] == "y":
+            meeting_id = int(args[0])
+            return lambda s, c, now: meetings.cancel(s, c, meeting_id, now)
+        if kind == "rs":
+            meeting_id, answer = int(args[0]), args[1]
+            return lambda s, c, now: meetings.rsvp(s, c, meeting_id, answer, now)
         if kind == "cr":
             placement_id = int(args[0])
             return lambda s, c, now: contact.request(s, c, placement_id, now)
@@ -298,6 +328,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "instellingen": settings,
         "fase": phase,
         "meting": measure,
+        "afspraak": plan_meeting,
+        "afspraken": list_meetings,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -46,24 +46,38 @@ class RateLimiter:
         self._next = 0.0
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
 
     async def acquire(self, chat_id: int) -> None:
+        """Wait for this chat's next slot; a pause that starts meanwhile holds it too."""
         loop = asyncio.get_running_loop()
-        async with self._lock:
+        while True:
+            # No await between reading and reserving: slots are handed out atomically.
             now = loop.time()
-            slot = max(now, self._next, self._paused_until, self._chat_next.get(chat_id, 0.0))
+            previous = self._chat_next.get(chat_id, 0.0)
+            slot = max(now, self._next, self._paused_until, previous)
             self._next = slot + self.interval
             self._chat_next[chat_id] = slot + self.per_chat
             if len(self._chat_next) > 10_000:  # forget chats whose slot has passed
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-        if slot > now:
-            await asyncio.sleep(slot - now)
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if self._paused_until <= loop.time():
+                return
+            # Telegram said "retry after" while this send waited: its slot is void, queue
+            # again behind the pause (without the per-chat gap of the slot it never used).
+            if self._chat_next.get(chat_id) == slot + self.per_chat:
+                self._chat_next[chat_id] = previous
 
     def pause(self, seconds: float) -> None:
         """Telegram said 'retry after': hold every send, not just this one."""
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)
+        # Sends after the pause are spaced from its end, not bunched up at it.
+        self._next = max(self._next, self._paused_until)
+
+    def paused_for(self) -> float:
+        """Seconds until the current pause ends (0 when not paused)."""
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
 
 
 @dataclass
@@ -148,27 +162,49 @@ class Deliverer:
         report = Report()
         report.reclaimed = await self._reclaim_stale()
         pending: set[asyncio.Task[_Result]] = set()
-        results: list[_Result] = []
+        finished: list[_Result] = []
         more_due = True
-        while True:
-            wanted = self.concurrency - len(pending)
-            if more_due and wanted > 0:
-                claimed = await self._claim(wanted)
-                more_due = len(claimed) == wanted
-                recipients = await self._recipients([c.person_id for c in claimed])
-                for row in claimed:
-                    send = self._send(row, recipients.get(row.person_id))
-                    pending.add(asyncio.create_task(send))
-            if not pending:
-                break
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            results.extend(task.result() for task in finished)
-            if len(results) >= 50 or not pending:
-                report.add(await self._record(results))
-                results = []
-        return report
+        try:
+            while True:
+                wanted = self.concurrency - len(pending) if more_due else 0
+                if wanted > 0 and self.limiter.paused_for() > 0:
+                    # Telegram asked us to wait: claim nothing (a claim starts its lease) until
+                    # the pause is over, but write down what has finished first.
+                    if finished:
+                        report.add(await self._exchange(finished, 0)[0])
+                        finished = []
+                    await asyncio.sleep(self.limiter.paused_for())
+                if finished or wanted > 0:
+                    # One transaction records what finished and claims what replaces it: no
+                    # more than `concurrency` rows are ever `sending`, sent or not.
+                    recorded, claimed, more_due = await self._exchange(finished, wanted)
+                    report.add(recorded)
+                    finished = []
+                    for row, recipient in claimed:
+                        pending.add(asyncio.create_task(self._send(row, recipient)))
+                if not pending:
+                    return report
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                finished = [task.result() for task in done]
+        finally:
+            if pending:  # the database failed: let the sends finish, leave their leases
+                await asyncio.wait(pending)
+
+    async def _exchange(
+        self, finished: list[_Result], wanted: int
+    ) -> tuple[Report, list[tuple[_Claimed, _Recipient | None]], bool]:
+        """Record finished sends and claim up to `wanted` due rows; say if more may be due."""
+        async with self.db.session() as session:
+            report = await self._record(session, finished)
+            if wanted <= 0:
+                return report, [], False
+            claimed = await self._claim(session, wanted)
+            recipients = await self._recipients(session, [c.person_id for c in claimed])
+        work = [(row, recipients.get(row.person_id)) for row in claimed]
+        return report, work, len(claimed) == wanted
 
     async def _reclaim_stale(self) -> int:
+        """Rows left `sending` by a process that died: they may have arrived, so `unknown`."""
         now = self.clock.now()
         async with self.db.session() as session:
             result = await session.execute(
@@ -178,66 +214,69 @@ class Deliverer:
                     OutboxMessage.lease_until < now,
                 )
                 .values(status=OutboxStatus.UNKNOWN, last_error="lease expired while sending")
-                .returning(OutboxMessage.id)
+                .returning(OutboxMessage.kind, OutboxMessage.subject_id)
             )
-            return len(result.all())
+            stale = result.all()
+            for kind, subject_id in stale:  # as for a read timeout: it may have arrived
+                await self.on_sent(session, kind, subject_id, now)
+            return len(stale)
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
+    async def _claim(self, session: AsyncSession, limit: int) -> list[_Claimed]:
         """Mark up to `limit` due rows as sending, in one statement (no row is claimed twice)."""
         now = self.clock.now()
-        async with self.db.session() as session:
-            due = (
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
-                .limit(limit)
+        due = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if not self.db.is_sqlite:
+            # SQLite has no row locks (one writer at a time); PostgreSQL skips rows that
+            # another instance is claiming right now.
+            due = due.with_for_update(skip_locked=True)
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .values(
+                status=OutboxStatus.SENDING,
+                lease_until=now + self.lease,
+                attempts=OutboxMessage.attempts + 1,
             )
-            if not self.db.is_sqlite:
-                # SQLite has no row locks (one writer at a time); PostgreSQL skips rows that
-                # another instance is claiming right now.
-                due = due.with_for_update(skip_locked=True)
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .where(OutboxMessage.status == OutboxStatus.PENDING)
-                .values(
-                    status=OutboxStatus.SENDING,
-                    lease_until=now + self.lease,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.person_id,
-                    OutboxMessage.kind,
-                    OutboxMessage.payload,
-                    OutboxMessage.subject_id,
-                    OutboxMessage.expires_at,
-                    OutboxMessage.urgent,
-                    OutboxMessage.attempts,
-                )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.person_id,
+                OutboxMessage.kind,
+                OutboxMessage.payload,
+                OutboxMessage.subject_id,
+                OutboxMessage.expires_at,
+                OutboxMessage.urgent,
+                OutboxMessage.attempts,
             )
-            return sorted((_Claimed(*row) for row in result.all()), key=lambda c: c.id)
+        )
+        return sorted((_Claimed(*row) for row in result.all()), key=lambda c: c.id)
 
-    async def _recipients(self, person_ids: Sequence[int]) -> dict[int, _Recipient]:
+    async def _recipients(
+        self, session: AsyncSession, person_ids: Sequence[int]
+    ) -> dict[int, _Recipient]:
         if not person_ids:
             return {}
         now = self.clock.now()
-        async with self.db.session() as session:
-            rows = await session.execute(
-                select(TelegramLink, Person)
-                .join(Person, Person.id == TelegramLink.person_id)
-                .where(TelegramLink.person_id.in_(set(person_ids)))
+        rows = await session.execute(
+            select(TelegramLink, Person)
+            .join(Person, Person.id == TelegramLink.person_id)
+            .where(TelegramLink.person_id.in_(set(person_ids)))
+        )
+        return {
+            person.id: _Recipient(
+                link.chat_id,
+                link.language,
+                link.time_zone,
+                link.reachable,
+                is_paused(person, now),
             )
-            return {
-                person.id: _Recipient(
-                    link.chat_id,
-                    link.language,
-                    link.time_zone,
-                    link.reachable,
-                    is_paused(person, now),
-                )
-                for link, person in rows
-            }
+            for link, person in rows
+        }
 
     async def _send(self, row: _Claimed, recipient: _Recipient | None) -> _Result:
         now = self.clock.now()

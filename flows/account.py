@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows import preferences
+from flows import meetings, preferences
 from flows.checkins import OPEN_TEXT_FLOW, CheckinRules, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
@@ -335,6 +335,9 @@ async def text(
         return Outcome(me.language).say("onboarding/use_the_buttons")
     if state.flow == preferences.FLOW:
         return await preferences.typed(session, me, state.step, message, now, rules)
+    if state.flow == meetings.FLOW:
+        data = {**state.data, "step": state.step}
+        return await meetings.typed(session, me, state.step, data, message, now)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)
@@ -349,13 +352,15 @@ async def not_text(session: AsyncSession, caller: Caller) -> Outcome:
     return Outcome(language).say("common/only_text", asked=state is not None)
 
 
-async def cancel(session: AsyncSession, caller: Caller) -> Outcome:
+async def cancel(session: AsyncSession, caller: Caller, *, edit: bool = False) -> Outcome:
     """Stop the question that is open, storing nothing of it."""
     me = await load_me(session, caller.telegram_user_id)
     language = me.language if me else caller.telegram_language
     state = await get_state(session, caller.telegram_user_id)
     await clear_state(session, caller.telegram_user_id)
-    return Outcome(language).say("common/cancelled", had_open=state is not None)
+    return Outcome(language).add(
+        Say("common/cancelled", {"had_open": state is not None}, edit=edit)
+    )
 
 
 async def unknown_command(session: AsyncSession, caller: Caller) -> Outcome:

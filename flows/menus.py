@@ -4,10 +4,10 @@ from __future__ import annotations
 
 EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
-    "begeleider": ("nieuw", "plaatsingen", "fase", "meting", "annuleer"),
-    "behandelaar": ("plaatsingen", "meting"),
-    "ouder": ("contact",),
-    "gezinshuisouder": ("contact",),
+    "begeleider": ("nieuw", "plaatsingen", "afspraak", "afspraken", "fase", "meting", "annuleer"),
+    "behandelaar": ("plaatsingen", "afspraak", "afspraken", "meting"),
+    "ouder": ("contact", "afspraken"),
+    "gezinshuisouder": ("contact", "afspraken"),
     "admin": (),
 }
 

@@ -208,6 +208,10 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 
 LABEL_ARGS: dict[str, Any] = {
     "phase": "stabilisatiefase",
+    "type": "begeleidingsgesprek_ouders",
+    "at": dt.datetime(2026, 3, 12, 14, 0, tzinfo=dt.UTC),
+    "kind": "gezinshuisouder",
+    "on": True,
     "youth": HOSTILE,
     "name": "ouder",
     "d": NOW,
@@ -234,3 +238,57 @@ VARIANTS["phase/notice"] = [
     for r in ("ouder", "gezinshuisouder")
 ]
 VARIANTS["phase/changed"] = [{**BASE, "phase": p} for p in ("evaluatiefase", "afgesloten")]
+
+MEETING_AT = dt.datetime(2026, 3, 12, 14, 0, tzinfo=dt.UTC)
+BASE.update(
+    {
+        "at": MEETING_AT,
+        "old": MEETING_AT,
+        "where": HOSTILE,
+        "soon": False,
+        "who": [{"name": "Olga", "role": "ouder"}, {"name": HOSTILE, "role": "begeleider"}],
+        "type": "samenwerkingsgesprek",
+        "rsvp": "yes",
+        "due": dt.date(2026, 3, 20),
+        "overdue": False,
+        "meetings": [
+            {
+                "type": "kennismakingsgesprek",
+                "youth": "Sam",
+                "where": None,
+                "at": MEETING_AT,
+                "mine": True,
+                "who": [],
+                "rsvps": [
+                    {"name": "Olga", "role": "ouder", "rsvp": r}
+                    for r in ("yes", "no", "other_time", None)
+                ],
+            },
+            {
+                "type": "intervisie",
+                "youth": None,
+                "where": "online",
+                "at": MEETING_AT,
+                "mine": False,
+                "who": [],
+                "rsvps": [],
+            },
+        ],
+    }
+)
+for _name in (
+    "meeting/reminder",
+    "meeting/rsvp_thanks",
+    "meeting/rsvp_notice",
+    "meeting/route_due",
+    "meeting/list",
+    "meeting/planned",
+):
+    VARIANTS[_name] = [
+        {**BASE, "soon": s, "rsvp": r, "overdue": o, "youth": y, "where": w, "meetings": m}
+        for s, r, o, y, w, m in (
+            (True, "no", True, None, None, []),
+            (False, "other_time", False, "Sam", "kantoor", BASE["meetings"]),
+            (False, "yes", False, "Sam", None, BASE["meetings"]),
+        )
+    ]
