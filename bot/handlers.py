@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from bot.clock import Clock
 from bot.delivery import deliver
+from bot.digest import chart_png, render_parts
 from bot.render import Renderer
 from flows import (
     account,
@@ -33,6 +34,7 @@ from flows import (
     placements,
     preferences,
 )
+from flows import digest as digests
 from flows.checkins import CheckinRules
 from flows.meetings import MeetingRules
 from flows.outbox import enqueue_notice
@@ -180,6 +182,36 @@ async def plan_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def list_meetings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List upcoming meetings; planners can move or cancel them."""
     await run_step(update, context, meetings.upcoming)
+
+
+async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the digest of the staff member's placements now (or of one, by name)."""
+    caller = caller_of(update)
+    if caller is None:
+        return
+    services = services_of(context)
+    name = " ".join(context.args or []).strip() or None
+    async with services.db.session() as session:
+        result = await digests.overview(
+            session,
+            caller.telegram_user_id,
+            caller.telegram_language,
+            services.clock.now(),
+            only_youth=name,
+        )
+    renderer, language = services.renderer, result.language
+    if result.digest is None:
+        text = renderer.render(language, result.refusal or "common/error", {"youth": name})
+        await context.bot.send_message(caller.chat_id, text)
+        return
+    for text in render_parts(
+        renderer, language, result.digest, brief=result.brief, last_rounds=result.last_rounds
+    ):
+        await context.bot.send_message(caller.chat_id, text)
+    png = None if result.brief else chart_png(renderer, language, result.digest)
+    if png is not None:
+        caption = renderer.render(language, "digest/chart_caption", {})
+        await context.bot.send_photo(caller.chat_id, png, caption=caption)
 
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -330,6 +362,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "meting": measure,
         "afspraak": plan_meeting,
         "afspraken": list_meetings,
+        "overzicht": overview,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -19,7 +19,14 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.clock import Clock
 from bot.delivery import keyboard
@@ -166,20 +173,23 @@ class Deliverer:
         more_due = True
         try:
             while True:
+                if any(result.unreachable_chat is not None for result in finished):
+                    more_due = True  # recording it queues a notice for the begeleider
                 wanted = self.concurrency - len(pending) if more_due else 0
                 if wanted > 0 and self.limiter.paused_for() > 0:
                     # Telegram asked us to wait: claim nothing (a claim starts its lease) until
                     # the pause is over, but write down what has finished first.
                     if finished:
-                        report.add(await self._exchange(finished, 0)[0])
+                        report.add((await self._exchange(finished, 0))[0])
                         finished = []
                     await asyncio.sleep(self.limiter.paused_for())
                 if finished or wanted > 0:
-                    # One transaction records what finished and claims what replaces it: no
-                    # more than `concurrency` rows are ever `sending`, sent or not.
-                    recorded, claimed, more_due = await self._exchange(finished, wanted)
+                    # One transaction records what finished and claims what replaces it, so
+                    # never more than `concurrency` rows are `sending`, sent or not.
+                    recorded, claimed = await self._exchange(finished, wanted)
                     report.add(recorded)
                     finished = []
+                    more_due = wanted > 0 and len(claimed) == wanted
                     for row, recipient in claimed:
                         pending.add(asyncio.create_task(self._send(row, recipient)))
                 if not pending:
@@ -187,21 +197,23 @@ class Deliverer:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 finished = [task.result() for task in done]
         finally:
-            if pending:  # the database failed: let the sends finish, leave their leases
-                await asyncio.wait(pending)
+            # Only when the database failed or the run was cancelled: stop the sends we could
+            # not record; their rows stay `sending` until the lease runs out, then `unknown`.
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _exchange(
         self, finished: list[_Result], wanted: int
-    ) -> tuple[Report, list[tuple[_Claimed, _Recipient | None]], bool]:
-        """Record finished sends and claim up to `wanted` due rows; say if more may be due."""
+    ) -> tuple[Report, list[tuple[_Claimed, _Recipient | None]]]:
+        """Record finished sends and claim up to `wanted` due rows, in one transaction."""
         async with self.db.session() as session:
             report = await self._record(session, finished)
             if wanted <= 0:
-                return report, [], False
+                return report, []
             claimed = await self._claim(session, wanted)
             recipients = await self._recipients(session, [c.person_id for c in claimed])
-        work = [(row, recipients.get(row.person_id)) for row in claimed]
-        return report, work, len(claimed) == wanted
+        return report, [(row, recipients.get(row.person_id)) for row in claimed]
 
     async def _reclaim_stale(self) -> int:
         """Rows left `sending` by a process that died: they may have arrived, so `unknown`."""
@@ -298,6 +310,7 @@ class Deliverer:
             log.exception("could not render outbox row %s", row.id)
             return _Result(row, OutboxStatus.FAILED, error=f"render: {error}"[:300])
         await self.limiter.acquire(recipient.chat_id)
+        now = self.clock.now()  # the limiter may have held this send a while
         try:
             message: Message = await self.bot.send_message(
                 recipient.chat_id, text, reply_markup=markup
@@ -324,6 +337,12 @@ class Deliverer:
             if _never_sent(error):
                 return self._retry(row, now + _backoff(row.attempts), str(error)[:300])
             return _Result(row, OutboxStatus.UNKNOWN, error=f"connection lost: {error}"[:300])
+        except TelegramError as error:  # refused for another reason (e.g. the chat migrated)
+            log.error("Telegram refused outbox row %s (%s): %s", row.id, say.template, error)
+            return _Result(row, OutboxStatus.FAILED, error=str(error)[:300])
+        except Exception as error:  # a surprise must not end the run with rows still claimed
+            log.exception("sending outbox row %s failed", row.id)
+            return _Result(row, OutboxStatus.UNKNOWN, error=f"unexpected: {error!r}"[:300])
         return _Result(row, OutboxStatus.SENT, message_id=message.message_id)
 
     def _retry(self, row: _Claimed, at: dt.datetime, error: str) -> _Result:
@@ -331,45 +350,42 @@ class Deliverer:
             return _Result(row, OutboxStatus.FAILED, error=f"gave up: {error}"[:300])
         return _Result(row, OutboxStatus.PENDING, error=error[:300], retry_at=at)
 
-    async def _record(self, results: list[_Result]) -> Report:
-        """Write the outcome of a batch of sends in one transaction."""
+    async def _record(self, session: AsyncSession, results: list[_Result]) -> Report:
+        """Write the outcome of a batch of sends (in the caller's transaction)."""
         report = Report()
         now = self.clock.now()
-        async with self.db.session() as session:
-            for result in results:
-                row = result.row
-                values: dict[str, Any] = {
-                    "status": result.status,
-                    "lease_until": None,
-                    "last_error": result.error,
-                }
-                if result.status == OutboxStatus.SENT:
-                    values |= {"sent_at": now, "telegram_message_id": result.message_id}
-                    report.sent += 1
-                elif result.status == OutboxStatus.PENDING:
-                    values["due_at"] = result.retry_at
-                    if result.deferred:
-                        values["attempts"] = OutboxMessage.attempts - 1
-                        report.deferred += 1
-                    else:
-                        report.retried += 1
-                elif result.status == OutboxStatus.UNKNOWN:
-                    report.unknown += 1
-                elif result.status == OutboxStatus.DROPPED:
-                    report.dropped += 1
+        for result in results:
+            row = result.row
+            values: dict[str, Any] = {
+                "status": result.status,
+                "lease_until": None,
+                "last_error": result.error,
+            }
+            if result.status == OutboxStatus.SENT:
+                values |= {"sent_at": now, "telegram_message_id": result.message_id}
+                report.sent += 1
+            elif result.status == OutboxStatus.PENDING:
+                values["due_at"] = result.retry_at
+                if result.deferred:
+                    values["attempts"] = OutboxMessage.attempts - 1
+                    report.deferred += 1
                 else:
-                    report.failed += 1
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING
-                    )
-                    .values(**values)
-                )
-                if result.status in (OutboxStatus.SENT, OutboxStatus.UNKNOWN):
-                    await self.on_sent(session, row.kind, row.subject_id, now)
-                if result.unreachable_chat is not None:
-                    await unreachable_notices(session, result.unreachable_chat, now)
+                    report.retried += 1
+            elif result.status == OutboxStatus.UNKNOWN:
+                report.unknown += 1
+            elif result.status == OutboxStatus.DROPPED:
+                report.dropped += 1
+            else:
+                report.failed += 1
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING)
+                .values(**values)
+            )
+            if result.status in (OutboxStatus.SENT, OutboxStatus.UNKNOWN):
+                await self.on_sent(session, row.kind, row.subject_id, now)
+            if result.unreachable_chat is not None:
+                await unreachable_notices(session, result.unreachable_chat, now)
         return report
 
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
-    "begeleider": ("nieuw", "plaatsingen", "afspraak", "afspraken", "fase", "meting", "annuleer"),
-    "behandelaar": ("plaatsingen", "afspraak", "afspraken", "meting"),
+    "begeleider": (
+        "overzicht",
+        "nieuw",
+        "plaatsingen",
+        "afspraak",
+        "afspraken",
+        "fase",
+        "meting",
+        "annuleer",
+    ),
+    "behandelaar": ("overzicht", "plaatsingen", "afspraak", "afspraken", "meting"),
     "ouder": ("contact", "afspraken"),
     "gezinshuisouder": ("contact", "afspraken"),
     "admin": (),

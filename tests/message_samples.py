@@ -292,3 +292,100 @@ for _name in (
             (False, "yes", False, "Sam", None, BASE["meetings"]),
         )
     ]
+
+SIGNALS = [
+    {"code": "low_score", "role": "ouder", "name": "Olga", "facts": {"score": 2}},
+    {"code": "drop", "role": "ouder", "name": "Olga", "facts": {"score": 2, "mean": 4.25}},
+    {
+        "code": "gap",
+        "role": None,
+        "name": None,
+        "facts": {"ouder": 2.0, "gezinshuisouder": 4.5, "gap": 2.5},
+    },
+    {"code": "no_contact", "role": "ouder", "name": HOSTILE, "facts": {"weeks": 3}},
+    {"code": "silent", "role": "ouder", "name": "Olga", "facts": {"weeks": 2}},
+    {"code": "unreachable", "role": "gezinshuisouder", "name": "Kees", "facts": {}},
+    {
+        "code": "tension",
+        "role": "gezinshuisouder",
+        "name": None,
+        "facts": {"weeks": 2, "window": 4},
+    },
+    {
+        "code": "meeting_overdue",
+        "role": None,
+        "name": None,
+        "facts": {"meeting": "samenwerkingsgesprek"},
+    },
+    {"code": "contact_request", "role": None, "name": None, "facts": {"count": 2}},
+]
+SECTION = {
+    **BASE,
+    "weeks_in_phase": 5,
+    "stalling": True,
+    "attention": True,
+    "signals": SIGNALS,
+    "scores": {"ouder": 2.0, "gezinshuisouder": None},
+    "trend": {"ouder": "▆▆▅▃", "gezinshuisouder": "····"},
+    "people": [
+        {
+            "name": "Olga",
+            "role": "ouder",
+            "status": s,
+            "reason": r,
+            "contact": c,
+            "paused": p,
+            "reachable": reach,
+        }
+        for s, r, c, p, reach in (
+            ("answered", None, "gesproken", False, True),
+            ("answered", None, "app", False, True),
+            ("answered", None, "geen", False, True),
+            ("skipped", "druk", None, False, True),
+            ("missed", None, None, False, True),
+            ("open", None, None, False, True),
+            ("none", None, None, True, True),
+            ("none", None, None, False, False),
+        )
+    ],
+    "open_answers": [{"name": "Olga", "role": "ouder", "text": HOSTILE, "shortened": True}],
+    "contact_requests": [{"name": "Olga", "role": "ouder", "at": NOW}],
+    "meetings": [
+        {
+            "type": "samenwerkingsgesprek",
+            "at": MEETING_AT,
+            "rsvps": [
+                {"name": "Olga", "role": "ouder", "rsvp": r}
+                for r in ("yes", "no", "other_time", None)
+            ],
+        }
+    ],
+    "due": [
+        {"type": "kennismakingsgesprek", "due": dt.date(2026, 3, 20), "overdue": o}
+        for o in (True, False)
+    ],
+    "last_round": dt.date(2026, 3, 1),
+}
+BASE.update(
+    {
+        "week": dt.date(2026, 3, 9),
+        "week_end": dt.date(2026, 3, 15),
+        "placements": 3,
+        "attention": 2,
+        "stalling": 1,
+        "answered": 4,
+        "expected": 6,
+        "html": "<b>x</b>",
+        "s": SIGNALS[0],
+    }
+)
+VARIANTS["digest/section"] = [
+    SECTION,
+    {**SECTION, "stalling": False, "people": []},
+    {**SECTION, "stalling": False, "attention": False},
+]
+VARIANTS["digest/section_brief"] = [SECTION, {**SECTION, "last_round": None}]
+VARIANTS["digest/_signal"] = [{**SECTION, "s": s} for s in SIGNALS]
+VARIANTS["digest/header"] = [
+    {**BASE, "stalling": s, "placements": n, "attention": n} for s, n in ((0, 1), (2, 5))
+]

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from asyncio.subprocess import Process
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -125,13 +126,13 @@ async def seed(
                 insert(Person).returning(Person.id, sort_by_parameter_order=True),
                 [
                     {
-                        "first_name": f"Ouder{i}",
+                        "first_name": f"Ouder{chat}",
                         "created_at": week_ago,
                         "paused": False,
                         "checkin_weekday": weekday,
                         "checkin_time": at_time,
                     }
-                    for i in range(count)
+                    for chat in chats
                 ],
             )
         )
@@ -190,7 +191,9 @@ async def statuses(db: Database) -> dict[int, tuple[OutboxStatus, int, int | Non
             .join(TelegramLink, TelegramLink.person_id == OutboxMessage.person_id)
             .where(OutboxMessage.kind == "checkin")
         )
-        return {chat: (status, attempts, message_id) for chat, status, attempts, message_id in rows}
+        return {
+            chat: (status, attempts, message_id) for chat, status, attempts, message_id in rows
+        }
 
 
 @contextlib.asynccontextmanager
@@ -239,11 +242,11 @@ def zone_near_noon(now: dt.datetime) -> str:
     return f"Etc/GMT-{offset}" if offset > 0 else f"Etc/GMT+{-offset}"
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting until {what}")
+            raise AssertionError(f"timed out after {seconds}s waiting until {what}")
         await asyncio.sleep(0.01)
 
 
@@ -251,7 +254,19 @@ def sent_ok(sandbox: Sandbox) -> int:
     return sum(1 for call in sandbox.calls_to("sendMessage") if call.ok)
 
 
-async def start_process(sandbox: Sandbox, url: str, log: Path) -> asyncio.subprocess.Process:
+@contextlib.asynccontextmanager
+async def database(url: str) -> AsyncIterator[Database]:
+    db = Database(url)
+    try:
+        await db.upgrade()
+        yield db
+    finally:
+        await db.dispose()
+
+
+@contextlib.asynccontextmanager
+async def bot_process(sandbox: Sandbox, url: str, log: Path) -> AsyncIterator[Process]:
+    """`python -m bot run` against the sandbox; killed at the end if the test did not stop it."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -260,7 +275,7 @@ async def start_process(sandbox: Sandbox, url: str, log: Path) -> asyncio.subpro
         "SAMENOPVOEDEN_MESSAGES_PER_SECOND": "100",
     }
     with log.open("ab") as output:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
@@ -270,36 +285,37 @@ async def start_process(sandbox: Sandbox, url: str, log: Path) -> asyncio.subpro
             stdout=output,
             stderr=asyncio.subprocess.STDOUT,
         )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_sigkill_in_the_middle_of_a_fan_out_sends_nothing_twice(tmp_path: Path) -> None:
     count, concurrency = 500, Deliverer.concurrency
     url = f"sqlite:///{tmp_path / 'fanout.db'}"
     log = tmp_path / "bot.log"
-    db = Database(url)
-    await db.upgrade()
+
+    def tail() -> str:
+        return log.read_text()[-3000:]
+
     now = dt.datetime.now(UTC)
-    # Their weekly moment was a minute ago, in a zone where it is about noon (the process
-    # runs on the real clock).
-    seeded = await seed(db, count, now=now - dt.timedelta(minutes=1), zone=zone_near_noon(now))
-    async with Sandbox(token=TOKEN, quiet_period=0.1) as sandbox:
+    async with database(url) as db, Sandbox(token=TOKEN, quiet_period=0.1) as sandbox:
+        # Their weekly moment was a minute ago, in a zone where it is about noon (the process
+        # runs on the real clock).
+        seeded = await seed(db, count, now=now - dt.timedelta(minutes=1), zone=zone_near_noon(now))
         people_in(sandbox, seeded)
-        process = await start_process(sandbox, url, log)
-        try:
+        async with bot_process(sandbox, url, log) as process:
             await wait_until(lambda: sent_ok(sandbox) >= 100, 60, "100 check-ins arrived")
             process.kill()  # SIGKILL: no cleanup, no last commit
-            await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        assert process.returncode == -signal.SIGKILL
-        arrived_before = sent_ok(sandbox)
-        assert arrived_before < count, "the fan-out finished before it could be killed"
+            assert await process.wait() == -signal.SIGKILL
+        assert sent_ok(sandbox) < count, "the fan-out finished before it could be killed"
         in_flight = await outbox_count(db, OutboxStatus.SENDING)
         assert in_flight <= concurrency, f"{in_flight} rows were claimed at once"
-        # The dead process's leases run out (as if it stayed down for a full lease;
-        # waiting the real 60 seconds would only make this test slow).
+        # The dead process's leases run out (as if it stayed down for a full lease; waiting
+        # the real 60 seconds would only make this test slow).
         async with db.session() as session:
             await session.execute(
                 update(OutboxMessage)
@@ -307,49 +323,168 @@ async def test_sigkill_in_the_middle_of_a_fan_out_sends_nothing_twice(tmp_path: 
                 .values(lease_until=dt.datetime.now(UTC) - dt.timedelta(seconds=1))
             )
 
-        process = await start_process(sandbox, url, log)
-        try:
-            last = [sent_ok(sandbox), time.monotonic()]
-
-            async def done() -> bool:
+        async with bot_process(sandbox, url, log) as process:
+            # Done: nothing pending or being sent, and no send for a second.
+            seen, quiet_since = sent_ok(sandbox), time.monotonic()
+            deadline = quiet_since + 60
+            while True:
+                assert process.returncode is None, tail()
+                assert time.monotonic() < deadline, tail()
+                if sent_ok(sandbox) != seen:
+                    seen, quiet_since = sent_ok(sandbox), time.monotonic()
                 busy = await outbox_count(db, OutboxStatus.PENDING, OutboxStatus.SENDING)
-                if sent_ok(sandbox) != last[0]:
-                    last[:] = [sent_ok(sandbox), time.monotonic()]
-                return busy == 0 and time.monotonic() - last[1] > 1.0
-
-            deadline = time.monotonic() + 60
-            while not await done():
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                assert process.returncode is None, log.read_text()[-3000:]
+                if busy == 0 and time.monotonic() - quiet_since > 1.0:
+                    break
                 await asyncio.sleep(0.1)
             process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), timeout=20)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        assert code == 0, log.read_text()[-3000:]
-        assert sandbox.bot_errors == [], log.read_text()[-3000:]
+            assert await asyncio.wait_for(process.wait(), timeout=20) == 0, tail()
+        assert sandbox.bot_errors == [], tail()
 
         got = received(sandbox, seeded.chats)
         rows = await statuses(db)
         async with db.session() as session:
             checkins = await session.scalar(select(func.count(Checkin.id)))
-    await db.dispose()
 
-    # Replanning after the restart created nothing twice.
-    assert checkins == count
-    assert len(rows) == count
-    assert max(got.values()) == 1, "someone got their check-in twice"
-    unknown = [chat for chat, (status, _, _) in rows.items() if status == OutboxStatus.UNKNOWN]
-    assert len(unknown) <= concurrency
-    for chat, (status, _, message_id) in rows.items():
-        if status == OutboxStatus.UNKNOWN:
-            assert got[chat] <= 1
-        else:
+        # Replanning after the restart created nothing twice.
+        assert checkins == count
+        assert len(rows) == count
+        assert max(got.values()) == 1, "someone got their check-in twice"
+        unknown = [chat for chat, (status, _, _) in rows.items() if status == OutboxStatus.UNKNOWN]
+        assert len(unknown) == in_flight
+        for chat, (status, _, message_id) in rows.items():
+            if status == OutboxStatus.UNKNOWN:
+                continue  # 0 or 1 messages: killed before or after Telegram took it
             assert status == OutboxStatus.SENT, (chat, status)
             assert got[chat] == 1, chat
             assert sandbox.person(chat, "?").bot_messages[0].message_id == message_id
-    assert "1/5" in sandbox.person(seeded.chats[0], "?").bot_messages[0].text
-    assert sum(got.values()) == sent_ok(sandbox)
-    assert sum(got.values()) >= count - len(unknown)
+        assert "1/5" in sandbox.person(seeded.chats[0], "?").bot_messages[0].text
+        assert sum(got.values()) == sent_ok(sandbox) >= count - len(unknown)
+
+
+# --- 2. Telegram fails one send in ten ----------------------------------------------------------
+
+
+async def tick_until_done(app: AnyApplication, clock: FakeClock, db: Database) -> int:
+    """Beat once a minute (past every retry backoff) until nothing waits; return the beats."""
+    for beats in range(1, 21):
+        await at(app, clock, clock.now() + dt.timedelta(minutes=1))
+        if await outbox_count(db, OutboxStatus.PENDING, OutboxStatus.SENDING) == 0:
+            return beats
+    raise AssertionError("the outbox did not drain in 20 beats")
+
+
+async def test_one_in_ten_sends_fails_and_each_message_still_arrives_once(
+    db: Database,
+) -> None:
+    count = 200
+    clock = FakeClock(NOON - dt.timedelta(minutes=1))
+    seeded = await seed(db, count, now=NOON)
+    async with Sandbox(token=TOKEN, quiet_period=0.05, read_timeout_delay=1.0) as sandbox:
+        people_in(sandbox, seeded)
+        # 500: Telegram did not take it, safe to send again. A read timeout: Telegram took it
+        # (the person sees it) but the answer came after our 0.5 s read timeout.
+        sandbox.inject("sendMessage", "500", rate=0.1, seed=1)
+        sandbox.inject("sendMessage", "read_timeout", rate=0.1, seed=2)
+        async with running(sandbox, db, clock, read_timeout=0.5, messages_per_second=200) as app:
+            await tick_until_done(app, clock, db)
+        got = received(sandbox, seeded.chats)
+        faults = sandbox.stats.faults
+        calls = sandbox.stats.calls["sendMessage"]
+    rows = await statuses(db)
+
+    assert faults["500"] >= 10
+    assert faults["read_timeout"] >= 10
+    assert got == Counter(dict.fromkeys(seeded.chats, 1)), "missing or doubled messages"
+    # Each 500 cost exactly one more attempt; a read timeout is never sent again.
+    assert sum(attempts for _, attempts, _ in rows.values()) == count + faults["500"]
+    assert calls == count + faults["500"]
+    unknown = [chat for chat, (status, _, _) in rows.items() if status == OutboxStatus.UNKNOWN]
+    assert len(unknown) == faults["read_timeout"]
+    assert {status for status, _, _ in rows.values()} == {OutboxStatus.SENT, OutboxStatus.UNKNOWN}
+    for chat, (status, _, message_id) in rows.items():
+        if status == OutboxStatus.SENT:
+            assert sandbox.person(chat, "?").bot_messages[0].message_id == message_id
+
+
+# --- 3. Someone blocked the bot -----------------------------------------------------------------
+
+
+async def test_a_blocked_person_is_marked_unreachable_and_their_begeleider_told(
+    db: Database,
+) -> None:
+    clock = FakeClock(NOON - dt.timedelta(minutes=1))
+    seeded = await seed(db, 2, now=NOON)
+    blocked_chat, other_chat = seeded.chats
+    async with Sandbox(token=TOKEN, quiet_period=0.05) as sandbox:
+        people_in(sandbox, seeded)
+        bea, blocker = sandbox.person(BEGELEIDER_CHAT, "Bea"), sandbox.person(blocked_chat, "?")
+        blocker.block()
+        async with running(sandbox, db, clock) as app:
+            await at(app, clock, NOON)
+            [refused] = [c for c in sandbox.calls_to("sendMessage") if c.chat_id == blocked_chat]
+            assert refused.error_code == 403
+            async with db.session() as session:
+                link = await session.scalar(
+                    select(TelegramLink).where(TelegramLink.chat_id == blocked_chat)
+                )
+                assert link is not None
+                assert link.reachable is False
+                assert link.unreachable_since == NOON
+            rows = await statuses(db)
+            assert rows[blocked_chat][0] == OutboxStatus.FAILED
+            assert rows[other_chat][0] == OutboxStatus.SENT
+            [notice] = bea.bot_messages  # in the same beat, not a beat later
+            assert notice.text.startswith(f"Ouder{blocked_chat} (ouder bij Sam)")
+            assert "krijgt geen berichten meer van de bot" in notice.text
+
+            # A week later: the other ouder gets the next check-in, nothing is tried for the
+            # blocked one, and Bea is not told again.
+            await at(app, clock, NOON + dt.timedelta(days=7))
+        tried = [c for c in sandbox.calls_to("sendMessage") if c.chat_id == blocked_chat]
+        assert tried == [refused]
+        assert len(sandbox.person(other_chat, "?").bot_messages) == 2
+        assert len(bea.bot_messages) == 1
+        assert blocker.bot_messages == []
+        assert [c for c in sandbox.bot_errors if c.method != "sendMessage"] == []
+
+
+# --- 4. Flood limits ------------------------------------------------------------------------
+
+
+async def test_a_fan_out_to_a_thousand_chats_stays_under_the_flood_limit(db: Database) -> None:
+    count, rate = 1000, 200
+    clock = FakeClock(NOON - dt.timedelta(minutes=1))
+    seeded = await seed(db, count, now=NOON)
+    limits = FloodLimits(global_per_second=rate, per_chat_per_second=1.0, per_chat_burst=3)
+    async with Sandbox(token=TOKEN, quiet_period=0.05, flood_limits=limits) as sandbox:
+        people_in(sandbox, seeded)
+        async with running(sandbox, db, clock, messages_per_second=rate) as app:
+            report = await at(app, clock, NOON)
+        got = received(sandbox, seeded.chats)
+        assert sandbox.stats.too_many_requests == 0
+        assert sandbox.bot_errors == []
+    assert report.sent == count
+    assert got == Counter(dict.fromkeys(seeded.chats, 1))
+
+
+async def test_retry_after_holds_every_send_and_the_message_arrives_once(db: Database) -> None:
+    count, retry_after = 6, 1
+    clock = FakeClock(NOON - dt.timedelta(minutes=1))
+    seeded = await seed(db, count, now=NOON)
+    async with Sandbox(token=TOKEN, quiet_period=0.05) as sandbox:
+        people_in(sandbox, seeded)
+        sandbox.inject("sendMessage", "429", times=1, retry_after=retry_after)
+        async with running(sandbox, db, clock, messages_per_second=20) as app:
+            first = await at(app, clock, NOON)
+            assert (first.sent, first.retried) == (count - 1, 1)
+            second = await at(app, clock, NOON + dt.timedelta(seconds=retry_after))
+            assert second.sent == 1
+        sends = sandbox.calls_to("sendMessage")
+        got = received(sandbox, seeded.chats)
+    [refused] = [c for c in sends if c.error_code == 429]
+    assert got == Counter(dict.fromkeys(seeded.chats, 1))
+    assert [c.chat_id for c in sends].count(refused.chat_id) == 2
+    # Nothing was sent while Telegram said to wait (a send already on its way aside).
+    held = [c for c in sends if refused.time + 0.1 < c.time < refused.time + retry_after]
+    assert held == []
+    assert len([c for c in sends if c.time > refused.time]) == count

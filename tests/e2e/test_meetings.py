@@ -184,7 +184,7 @@ async def test_a_due_route_meeting_reminds_the_begeleider_once(
     await at(app, clock, clock.now())
     due = [m.text for m in bea.bot_messages if m.text.startswith("📋")]
     assert len(due) == 3
-    assert any("kennismakingsgesprek nodig vóór 23 maart 2026" in t for t in due)
+    assert any("Kennismakingsgesprek voor Sam: nodig vóór 23 maart 2026" in t for t in due)
     for days in (1, 2, 7):
         await at(app, clock, dt.datetime(2026, 3, 2, 9, tzinfo=UTC) + dt.timedelta(days=days))
     assert len([m for m in bea.bot_messages if m.text.startswith("📋")]) == 3

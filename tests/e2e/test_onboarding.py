@@ -50,10 +50,10 @@ async def test_begeleider_creates_placement_and_people_join(
     assert replies[-2].text == "Fijn dat je meedoet, Bea! ✅"
     assert "Met /nieuw maak je een plaatsing" in replies[-1].text
     assert [name for name, _ in bea.commands][:4] == [
+        "overzicht",
         "nieuw",
         "plaatsingen",
         "afspraak",
-        "afspraken",
     ]
 
     codes = await create_placement(bea)

@@ -1,0 +1,191 @@
+"""Render digests into Telegram messages (split on placement boundaries) and a chart image."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.render import Renderer
+from flows import digest as digests
+from flows.digest import Digest
+from flows.outbox import enqueue
+from flows.replies import Say
+from flows.schedule import at_local, local_date, monday_of, week_key
+from flows.signals import SignalSettings
+from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
+
+TELEGRAM_LIMIT = 4096
+_TAG = re.compile(r"<[^>]+>")
+DIGEST_WEEKDAY, DIGEST_TIME = 0, dt.time(8, 30)  # default: Monday 08:30 local
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 units of the text after HTML parsing."""
+    plain = html.unescape(_TAG.sub("", text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def render_parts(
+    renderer: Renderer,
+    language: str,
+    digest: Digest,
+    *,
+    brief: bool = False,
+    last_rounds: dict[int, dt.date] | None = None,
+) -> list[str]:
+    """Header and sections, packed into as few messages as fit (never split inside one)."""
+    parts = [renderer.render(language, "digest/header", digest.header)]
+    template = "digest/section_brief" if brief else "digest/section"
+    for section in digest.sections:
+        context = dict(section.context)
+        if brief:
+            context["last_round"] = (last_rounds or {}).get(section.placement_id)
+        parts.append(renderer.render(language, template, context))
+    messages: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}\n\n{part}" if current else part
+        if current and telegram_length(candidate) > TELEGRAM_LIMIT:
+            messages.append(current)
+            candidate = part
+        if telegram_length(candidate) > TELEGRAM_LIMIT:
+            candidate = _shorten(candidate)
+        current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _shorten(text: str) -> str:
+    # One placement longer than a message (very long open answers): cut at a line boundary.
+    lines, kept = text.split("\n"), list[str]()
+    for line in lines:
+        if telegram_length("\n".join([*kept, line, "…"])) > TELEGRAM_LIMIT:
+            break
+        kept.append(line)
+    return "\n".join([*kept, "…"])
+
+
+def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None:
+    """A line chart per placement that needs attention: ouders and gezinshuisouders."""
+    charts = [s.chart for s in digest.sections if s.chart is not None]
+    if not charts:
+        return None
+    import matplotlib  # imported only when a chart is drawn (memory, start-up)
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # after choosing the non-GUI backend
+
+    labels = {
+        "ouder": renderer.label(language, "chart_ouders"),
+        "gho": renderer.label(language, "chart_gezinshuisouders"),
+        "week": renderer.label(language, "chart_week"),
+    }
+    rows = len(charts)
+    figure, axes = pyplot.subplots(rows, 1, figsize=(6, 1.8 * rows + 0.6), squeeze=False)
+    try:
+        for axis, (youth, ouder, gho) in zip(axes[:, 0], charts, strict=True):
+            weeks = list(range(-len(ouder) + 1, 1))
+            axis.plot(
+                weeks,
+                [v if v is not None else float("nan") for v in ouder],
+                marker="o",
+                label=labels["ouder"],
+            )
+            axis.plot(
+                weeks,
+                [v if v is not None else float("nan") for v in gho],
+                marker="s",
+                label=labels["gho"],
+            )
+            axis.set_title(youth, fontsize=10, loc="left")
+            axis.set_ylim(0.5, 5.5)
+            axis.set_yticks([1, 2, 3, 4, 5])
+            axis.set_xlabel(labels["week"], fontsize=8)
+            axis.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=8, loc="lower left")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+    finally:
+        pyplot.close(figure)
+
+
+async def plan_weekly(
+    session: AsyncSession,
+    renderer: Renderer,
+    now: dt.datetime,
+    signals: SignalSettings | None = None,
+) -> int:
+    """Queue this week's digest for each begeleider whose Monday 08:30 (local) has come."""
+    rows = await session.execute(
+        select(Person, TelegramLink, StaffMember.id)
+        .join(TelegramLink, TelegramLink.person_id == Person.id)
+        .join(StaffMember, StaffMember.person_id == Person.id)
+        .where(StaffMember.role == Role.BEGELEIDER, TelegramLink.reachable.is_(True))
+        .order_by(Person.id)
+    )
+    staff_by_person: dict[int, tuple[Person, TelegramLink, list[int]]] = {}
+    for person, link, staff_id in rows:
+        staff_by_person.setdefault(person.id, (person, link, []))[2].append(staff_id)
+    queued = 0
+    for person, link, staff_ids in staff_by_person.values():
+        zone = link.time_zone
+        today = local_date(now, zone)
+        due = at_local(monday_of(today) + dt.timedelta(days=DIGEST_WEEKDAY), DIGEST_TIME, zone)
+        week = week_key(monday_of(today))
+        if due > now or now - due > dt.timedelta(days=2):
+            continue
+        if await _queued_already(session, person.id, week):
+            continue
+        digest = await digests.build(session, staff_ids, now, zone, signals=signals)
+        if not digest.sections:
+            continue
+        digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
+        for index, text in enumerate(render_parts(renderer, link.language, digest)):
+            queued += await _enqueue_part(
+                session, person.id, week, str(index), Say("digest/part", {"html": text}), now
+            )
+        png = chart_png(renderer, link.language, digest)
+        if png is not None:
+            say = Say("digest/chart_caption", {"photo": base64.b64encode(png).decode()})
+            queued += await _enqueue_part(session, person.id, week, "chart", say, now)
+    return queued
+
+
+async def _queued_already(session: AsyncSession, person_id: int, week: str) -> bool:
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.key == f"digest:{person_id}:{week}:0")
+    )
+    return found is not None
+
+
+async def _enqueue_part(
+    session: AsyncSession, person_id: int, week: str, part: str, say: Say, now: dt.datetime
+) -> int:
+    return int(
+        await enqueue(
+            session,
+            key=f"digest:{person_id}:{week}:{part}",
+            person_id=person_id,
+            kind="digest",
+            say=say,
+            due_at=now,
+            now=now,
+            expires_at=now + dt.timedelta(days=2),
+        )
+    )
+
+
+def photo_of(context: dict[str, Any] | Any) -> bytes | None:
+    """The chart bytes carried in a queued message's context, if any."""
+    value = context.get("photo") if isinstance(context, dict) else None
+    return base64.b64decode(value) if isinstance(value, str) else None
