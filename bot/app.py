@@ -14,6 +14,7 @@ from telegram.ext import Application, Defaults
 from bot import handlers
 from bot.clock import Clock, SystemClock
 from bot.delivery import set_default_menus
+from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
@@ -95,6 +96,7 @@ async def plan(application: AnyApplication) -> int:
         queued = await checkins.plan(session, now, rules)
         queued += await prompts.plan(session, now, rules)
         queued += await meetings.plan(session, now, services.meeting_rules, rules)
+        queued += await plan_weekly(session, services.renderer, now)
         return queued
 
 

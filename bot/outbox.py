@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Message
 from telegram.error import (
@@ -30,6 +30,7 @@ from telegram.error import (
 
 from bot.clock import Clock
 from bot.delivery import keyboard
+from bot.digest import photo_of
 from bot.render import Renderer
 from flows.checkins import after_delivery, is_paused
 from flows.outbox import decode_say
@@ -175,27 +176,31 @@ class Deliverer:
             while True:
                 if any(result.unreachable_chat is not None for result in finished):
                     more_due = True  # recording it queues a notice for the begeleider
-                wanted = self.concurrency - len(pending) if more_due else 0
-                if wanted > 0 and self.limiter.paused_for() > 0:
-                    # Telegram asked us to wait: claim nothing (a claim starts its lease) until
-                    # the pause is over, but write down what has finished first.
-                    if finished:
-                        report.add((await self._exchange(finished, 0))[0])
+                free = self.concurrency - len(pending)
+                wanted = free if more_due else 0
+                # With sends still queued, wait until half the slots are free: one transaction
+                # then records and replaces several (the database is the costly part).
+                if not pending or free >= max(1, self.concurrency // 2):
+                    if wanted > 0 and self.limiter.paused_for() > 0:
+                        # Telegram asked us to wait: claim nothing (a claim starts its lease)
+                        # until the pause is over, but write down what has finished first.
+                        if finished:
+                            report.add((await self._exchange(finished, 0))[0])
+                            finished = []
+                        await asyncio.sleep(self.limiter.paused_for())
+                    if finished or wanted > 0:
+                        # Record what finished and claim what replaces it in one transaction,
+                        # so never more than `concurrency` rows are `sending`, sent or not.
+                        recorded, claimed = await self._exchange(finished, wanted)
+                        report.add(recorded)
                         finished = []
-                    await asyncio.sleep(self.limiter.paused_for())
-                if finished or wanted > 0:
-                    # One transaction records what finished and claims what replaces it, so
-                    # never more than `concurrency` rows are `sending`, sent or not.
-                    recorded, claimed = await self._exchange(finished, wanted)
-                    report.add(recorded)
-                    finished = []
-                    more_due = wanted > 0 and len(claimed) == wanted
-                    for row, recipient in claimed:
-                        pending.add(asyncio.create_task(self._send(row, recipient)))
+                        more_due = wanted > 0 and len(claimed) == wanted
+                        for row, recipient in claimed:
+                            pending.add(asyncio.create_task(self._send(row, recipient)))
                 if not pending:
                     return report
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                finished = [task.result() for task in done]
+                finished += [task.result() for task in done]
         finally:
             # Only when the database failed or the run was cancelled: stop the sends we could
             # not record; their rows stay `sending` until the lease runs out, then `unknown`.
@@ -247,23 +252,23 @@ class Deliverer:
             # another instance is claiming right now.
             due = due.with_for_update(skip_locked=True)
         result = await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
+            .where(_OUTBOX.c.status == OutboxStatus.PENDING)
             .values(
                 status=OutboxStatus.SENDING,
                 lease_until=now + self.lease,
-                attempts=OutboxMessage.attempts + 1,
+                attempts=_OUTBOX.c.attempts + 1,
             )
             .returning(
-                OutboxMessage.id,
-                OutboxMessage.person_id,
-                OutboxMessage.kind,
-                OutboxMessage.payload,
-                OutboxMessage.subject_id,
-                OutboxMessage.expires_at,
-                OutboxMessage.urgent,
-                OutboxMessage.attempts,
+                _OUTBOX.c.id,
+                _OUTBOX.c.person_id,
+                _OUTBOX.c.kind,
+                _OUTBOX.c.payload,
+                _OUTBOX.c.subject_id,
+                _OUTBOX.c.expires_at,
+                _OUTBOX.c.urgent,
+                _OUTBOX.c.attempts,
             )
         )
         return sorted((_Claimed(*row) for row in result.all()), key=lambda c: c.id)
@@ -312,8 +317,11 @@ class Deliverer:
         await self.limiter.acquire(recipient.chat_id)
         now = self.clock.now()  # the limiter may have held this send a while
         try:
-            message: Message = await self.bot.send_message(
-                recipient.chat_id, text, reply_markup=markup
+            photo = photo_of(say.context)
+            message: Message = (
+                await self.bot.send_photo(recipient.chat_id, photo, caption=text)
+                if photo is not None
+                else await self.bot.send_message(recipient.chat_id, text, reply_markup=markup)
             )
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
@@ -353,21 +361,27 @@ class Deliverer:
     async def _record(self, session: AsyncSession, results: list[_Result]) -> Report:
         """Write the outcome of a batch of sends (in the caller's transaction)."""
         report = Report()
+        if not results:
+            return report
         now = self.clock.now()
+        outcomes: list[dict[str, Any]] = []
         for result in results:
-            row = result.row
-            values: dict[str, Any] = {
-                "status": result.status,
-                "lease_until": None,
-                "last_error": result.error,
+            outcome: dict[str, Any] = {
+                "b_id": result.row.id,
+                "b_status": result.status,
+                "b_error": result.error,
+                "b_sent_at": None,
+                "b_message_id": None,
+                "b_due_at": None,
+                "b_undo": 0,
             }
             if result.status == OutboxStatus.SENT:
-                values |= {"sent_at": now, "telegram_message_id": result.message_id}
+                outcome |= {"b_sent_at": now, "b_message_id": result.message_id}
                 report.sent += 1
             elif result.status == OutboxStatus.PENDING:
-                values["due_at"] = result.retry_at
+                outcome["b_due_at"] = result.retry_at
                 if result.deferred:
-                    values["attempts"] = OutboxMessage.attempts - 1
+                    outcome["b_undo"] = 1  # waiting out quiet hours is not an attempt
                     report.deferred += 1
                 else:
                     report.retried += 1
@@ -377,16 +391,37 @@ class Deliverer:
                 report.dropped += 1
             else:
                 report.failed += 1
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING)
-                .values(**values)
-            )
+            outcomes.append(outcome)
+        # One statement for the whole batch (a row no longer `sending` was reclaimed: keep it).
+        await session.execute(_RECORD, outcomes)
+        for result in results:
+            row = result.row
             if result.status in (OutboxStatus.SENT, OutboxStatus.UNKNOWN):
                 await self.on_sent(session, row.kind, row.subject_id, now)
             if result.unreachable_chat is not None:
                 await unreachable_notices(session, result.unreachable_chat, now)
         return report
+
+
+_OUTBOX = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
+_RECORD = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == OutboxStatus.SENDING)
+    .values(
+        status=bindparam("b_status", type_=_OUTBOX.c.status.type),
+        lease_until=None,
+        last_error=bindparam("b_error", type_=_OUTBOX.c.last_error.type),
+        sent_at=func.coalesce(
+            bindparam("b_sent_at", type_=_OUTBOX.c.sent_at.type), _OUTBOX.c.sent_at
+        ),
+        telegram_message_id=func.coalesce(
+            bindparam("b_message_id", type_=_OUTBOX.c.telegram_message_id.type),
+            _OUTBOX.c.telegram_message_id,
+        ),
+        due_at=func.coalesce(bindparam("b_due_at", type_=_OUTBOX.c.due_at.type), _OUTBOX.c.due_at),
+        attempts=_OUTBOX.c.attempts - bindparam("b_undo", type_=_OUTBOX.c.attempts.type),
+    )
+)
 
 
 def _seconds(value: int | dt.timedelta) -> float:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -34,6 +37,7 @@ from storage.models import (
     Phase,
     Placement,
     Role,
+    RouteReminder,
     Rsvp,
     StaffMember,
     TelegramLink,
@@ -109,6 +113,7 @@ _ADDRESS = re.compile(
     re.IGNORECASE,
 )
 LOCATION_MAX = 120
+ROUTE_DUE_LISTED = 15  # one message stays short; the digest lists them all
 
 
 # --- Planning in the chat ----------------------------------------------------------------------
@@ -815,38 +820,61 @@ async def due_route_meetings(
 async def _plan_route_due(
     session: AsyncSession, now: dt.datetime, rules: MeetingRules, checkin_rules: CheckinRules
 ) -> int:
+    """Remind each begeleider, in one message, of route meetings newly due and not planned."""
     placements = list(
         await session.scalars(select(Placement).where(Placement.phase != Phase.AFGESLOTEN))
     )
     by_id = {p.id: p for p in placements}
-    queued = 0
+    fresh: dict[int, list[DueMeeting]] = defaultdict(list)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for due in await due_route_meetings(session, placements, now, rules):
-        placement = by_id[due.placement_id]
+        added = await session.scalar(
+            insert(RouteReminder)
+            .values(
+                placement_id=due.placement_id,
+                type=due.type,
+                due_date=due.due.date(),
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["placement_id", "type", "due_date"])
+            .returning(RouteReminder.id)
+        )
+        if added is not None:
+            fresh[by_id[due.placement_id].begeleider_id].append(due)
+    queued = 0
+    for staff_id, items in fresh.items():
         link = await session.scalar(
             select(TelegramLink)
             .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
-            .where(StaffMember.id == placement.begeleider_id)
+            .where(StaffMember.id == staff_id)
         )
         if link is None or not link.reachable:
             continue
+        ordered = sorted(items, key=lambda d: (d.due, by_id[d.placement_id].youth_name))
         say = Say(
             "meeting/route_due",
             {
-                "type": due.type,
-                "youth": placement.youth_name,
-                "due": local_date(due.due, link.time_zone),
-                "overdue": due.due < now,
+                "items": [
+                    {
+                        "type": d.type,
+                        "youth": by_id[d.placement_id].youth_name,
+                        "due": local_date(d.due, link.time_zone),
+                        "overdue": d.due < now,
+                    }
+                    for d in ordered[:ROUTE_DUE_LISTED]
+                ],
+                "more": max(0, len(ordered) - ROUTE_DUE_LISTED),
             },
         )
         queued += await enqueue(
             session,
-            key=f"route_due:{placement.id}:{due.type}:{due.due.date().isoformat()}",
+            key=f"route_due:{link.person_id}:{now.isoformat()}",
             person_id=link.person_id,
             kind="route_due",
             say=say,
             due_at=out_of_quiet_hours(now, link.time_zone, checkin_rules.quiet),
             now=now,
-            placement_id=placement.id,
         )
     return queued
 

@@ -389,3 +389,10 @@ VARIANTS["digest/_signal"] = [{**SECTION, "s": s} for s in SIGNALS]
 VARIANTS["digest/header"] = [
     {**BASE, "stalling": s, "placements": n, "attention": n} for s, n in ((0, 1), (2, 5))
 ]
+
+BASE["items"] = [
+    {"type": "kennismakingsgesprek", "youth": HOSTILE, "due": dt.date(2026, 3, 20), "overdue": o}
+    for o in (True, False)
+]
+BASE["more"] = 0
+VARIANTS["meeting/route_due"] = [BASE, {**BASE, "items": BASE["items"][:1], "more": 12}]

@@ -182,12 +182,13 @@ async def test_a_due_route_meeting_reminds_the_begeleider_once(
 ) -> None:
     bea, _, _, _ = team
     await at(app, clock, clock.now())
-    due = [m.text for m in bea.bot_messages if m.text.startswith("📋")]
-    assert len(due) == 3
-    assert any("Kennismakingsgesprek voor Sam: nodig vóór 23 maart 2026" in t for t in due)
+    [due] = [m.text for m in bea.bot_messages if m.text.startswith("📋")]
+    assert "Deze afspraken horen bij de route en staan nog niet gepland" in due
+    assert "• Sam: kennismakingsgesprek, vóór 23 maart 2026" in due
+    assert "• Sam: kennismaking met de ouders, vóór 23 maart 2026" in due
     for days in (1, 2, 7):
         await at(app, clock, dt.datetime(2026, 3, 2, 9, tzinfo=UTC) + dt.timedelta(days=days))
-    assert len([m for m in bea.bot_messages if m.text.startswith("📋")]) == 3
+    assert len([m for m in bea.bot_messages if m.text.startswith("📋")]) == 1
 
 
 async def test_a_monitoring_meeting_sends_the_questionnaire_a_week_ahead(

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.digest import TELEGRAM_LIMIT, chart_png, render_parts, telegram_length
 from bot.render import Renderer
@@ -22,8 +22,6 @@ NOW = dt.datetime(2026, 3, 16, 7, 30, tzinfo=dt.UTC)
 
 
 async def _staff_ids(db: Database) -> list[int]:
-    from sqlalchemy import select
-
     async with db.session() as session:
         return list(await session.scalars(select(StaffMember.id)))
 
@@ -32,7 +30,6 @@ async def test_golden_digest(db: Database) -> None:
     seeded = await seed(db, now=NOW, placements=5, weeks=8)
     async with db.session() as session:
         digest = await digests.build(session, await _staff_ids(db), NOW, "Europe/Amsterdam")
-    order = [s.context["youth"] for s in digest.sections]
     stalling_id = seeded.placements["stalling"][0]
     assert digest.sections[0].placement_id == stalling_id  # the stalling one leads
     assert digest.sections[0].stalling
