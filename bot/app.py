@@ -18,7 +18,7 @@ from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
-from flows import checkins, meetings, prompts
+from flows import checkins, measurement, meetings, prompts
 from flows.checkins import CheckinRules
 from flows.settings import RouteSettings
 from storage.db import Database
@@ -97,6 +97,7 @@ async def plan(application: AnyApplication) -> int:
         queued += await prompts.plan(session, now, rules)
         queued += await meetings.plan(session, now, services.meeting_rules, rules)
         queued += await plan_weekly(session, services.renderer, now)
+        queued += await measurement.plan_results(session, now)
         return queued
 
 

@@ -8,6 +8,7 @@ digest work.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.checkins import question_say
 from flows.outbox import enqueue
 from flows.people import Caller, Me, load_me
-from flows.questions import MEASUREMENT_QUESTIONS
+from flows.questions import DIMENSIONS, MEASUREMENT_QUESTIONS
 from flows.replies import Button, Outcome, Say
 from storage.models import (
+    Answer,
     Checkin,
     CheckinKind,
     CheckinStatus,
@@ -27,6 +29,7 @@ from storage.models import (
     Phase,
     Placement,
     Role,
+    StaffMember,
     TelegramLink,
 )
 
@@ -194,3 +197,137 @@ async def start_round(
             subject_id=checkin.id,
         )
     return count
+
+
+# --- Results for behandelaar and begeleider --------------------------------------------------
+
+CARDS_SHOWN = 3
+
+
+async def plan_results(session: AsyncSession, now: dt.datetime) -> int:
+    """Report each round that is complete (everyone answered or skipped) or a week old."""
+    rounds = list(
+        await session.scalars(
+            select(MeasurementRound).where(MeasurementRound.reported_at.is_(None))
+        )
+    )
+    queued = 0
+    for round_ in rounds:
+        checkins = list(
+            await session.scalars(select(Checkin).where(Checkin.round_id == round_.id))
+        )
+        done = all(c.status in (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED) for c in checkins)
+        if not done and round_.closes_at > now:
+            continue
+        round_.reported_at = now
+        placement = await session.get(Placement, round_.placement_id)
+        if placement is None:
+            continue
+        context = await _results(session, round_, placement, checkins)
+        for staff_id in (placement.begeleider_id, placement.behandelaar_id):
+            if staff_id is None:
+                continue
+            link = await session.scalar(
+                select(TelegramLink)
+                .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
+                .where(StaffMember.id == staff_id)
+            )
+            if link is None or not link.reachable:
+                continue
+            queued += await enqueue(
+                session,
+                key=f"measurement_results:{round_.id}:{link.person_id}",
+                person_id=link.person_id,
+                kind="measurement_results",
+                say=Say("measurement/results", context),
+                due_at=now,
+                now=now,
+                placement_id=placement.id,
+            )
+    return queued
+
+
+@dataclass(frozen=True)
+class DimensionResult:
+    dimension: str
+    ouder: float | None
+    gezinshuisouder: float | None
+
+    @property
+    def gap(self) -> float | None:
+        if self.ouder is None or self.gezinshuisouder is None:
+            return None
+        return round(abs(self.ouder - self.gezinshuisouder), 1)
+
+    @property
+    def overall(self) -> float:
+        present = [v for v in (self.ouder, self.gezinshuisouder) if v is not None]
+        return sum(present) / len(present) if present else 5.0
+
+
+def pick_cards(rows: list[DimensionResult], shown: int = CARDS_SHOWN) -> list[str]:
+    """Conversation cards: the most divergent dimension first, then the lowest-scoring ones."""
+    divergent = sorted((r for r in rows if r.gap), key=lambda r: -(r.gap or 0))
+    lowest = sorted(
+        (r for r in rows if r.ouder is not None or r.gezinshuisouder is not None),
+        key=lambda r: r.overall,
+    )
+    cards: list[str] = []
+    for row in [*divergent[:1], *lowest, *divergent[1:]]:
+        if len(cards) == shown:
+            break
+        worth_it = (row.gap or 0) >= 1 or row.overall < 4
+        if worth_it and row.dimension not in cards:
+            cards.append(row.dimension)
+    return cards
+
+
+async def _results(
+    session: AsyncSession,
+    round_: MeasurementRound,
+    placement: Placement,
+    checkins: list[Checkin],
+) -> dict[str, object]:
+    """Per dimension both sides' mean and the gap; conversation cards for the weakest spots."""
+    answers = await session.execute(
+        select(Answer.question_id, Answer.role, Answer.score)
+        .join(Checkin, Checkin.id == Answer.checkin_id)
+        .where(Checkin.round_id == round_.id, Answer.score.is_not(None))
+    )
+    scores: dict[tuple[str, str], list[int]] = {}
+    for question_id, role, score in answers:
+        if score is not None:  # filtered in SQL too; this narrows the type
+            scores.setdefault((question_id, str(role)), []).append(score)
+    rows = [
+        DimensionResult(
+            d,
+            _mean(scores.get((f"dim_{d}", "ouder"))),
+            _mean(scores.get((f"dim_{d}", "gezinshuisouder"))),
+        )
+        for d in DIMENSIONS
+    ]
+    answered = {
+        str(role): {
+            "done": sum(c.status == CheckinStatus.ANSWERED for c in checkins if c.role == role),
+            "total": sum(c.role == role for c in checkins),
+        }
+        for role in (Role.OUDER, Role.GEZINSHUISOUDER)
+    }
+    return {
+        "youth": placement.youth_name,
+        "rows": [
+            {
+                "dimension": r.dimension,
+                "ouder": r.ouder,
+                "gezinshuisouder": r.gezinshuisouder,
+                "gap": r.gap,
+            }
+            for r in rows
+        ],
+        "cards": pick_cards(rows),
+        "answered": answered,
+    }
+
+
+def _mean(values: list[int] | None) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None

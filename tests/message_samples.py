@@ -207,6 +207,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 }
 
 LABEL_ARGS: dict[str, Any] = {
+    "code": "vertrouwen",
     "phase": "stabilisatiefase",
     "type": "begeleidingsgesprek_ouders",
     "at": dt.datetime(2026, 3, 12, 14, 0, tzinfo=dt.UTC),
@@ -396,3 +397,28 @@ BASE["items"] = [
 ]
 BASE["more"] = 0
 VARIANTS["meeting/route_due"] = [BASE, {**BASE, "items": BASE["items"][:1], "more": 12}]
+
+BASE["rows"] = [
+    {"dimension": d, "ouder": o, "gezinshuisouder": g, "gap": gap}
+    for d, o, g, gap in (
+        ("respect", 4.0, 2.0, 2.0),
+        ("vertrouwen", None, 3.5, None),
+        ("samen_oplossen", 3.0, 3.0, 0.0),
+    )
+]
+BASE["cards"] = ["respect", "vertrouwen"]
+BASE["answered"] = {"ouder": {"done": 1, "total": 2}, "gezinshuisouder": {"done": 1, "total": 1}}
+VARIANTS["measurement/results"] = [BASE, {**BASE, "cards": []}]
+for _card in (
+    "respect",
+    "open_communicatie",
+    "proactief_informeren",
+    "gedeelde_verantwoordelijkheid",
+    "rol_ouder_erkend",
+    "vertrouwen",
+    "afspraken_nagekomen",
+    "samen_oplossen",
+    "elkaar_aanvullen",
+    "over_samenwerking_praten",
+):
+    VARIANTS[f"cards/{_card}"] = [BASE]

@@ -187,3 +187,32 @@ async def test_the_questionnaire_goes_to_both_sides_and_is_stored_per_dimension(
     await bea.send("/meting")
     [busy] = await bea.click("Sam · installatiefase")
     assert "loopt al een vragenlijst" in busy.text
+
+
+async def test_questionnaire_results_reach_behandelaar_and_begeleider_not_parents(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    bea = await join_as_begeleider(sandbox, db, clock)
+    codes = await create_placement(bea)
+    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
+    ben = await join(sandbox, codes["behandelaar"], 4001, "Ben")
+    await ben.send("/meting")
+    await ben.click("Sam · installatiefase")
+    await ben.click("Ja, stuur de vragenlijst")
+    for _ in range(10):
+        await olga.click("🙂")
+    await olga.click("Nee, dank je")
+    await at(app, clock, clock.now())
+    assert not any("Samenwerkingsvragenlijst Sam" in m.text for m in bea.bot_messages)
+    for index in range(10):
+        await kees.click("😞" if index == 0 else "🙂")
+    await kees.click("Nee, dank je")
+    await at(app, clock, clock.now())
+    for staff in (bea, ben):
+        [result] = [m for m in staff.bot_messages if "Samenwerkingsvragenlijst Sam" in m.text]
+        assert "Ingevuld: ouders 1 van 1 · gezinshuisouders 1 van 1" in result.text
+        assert "Respect: 4,0 · 1,0 · 3,0 ⚠️" in result.text
+        assert "🃏 Respect – Wanneer voelde je je" in result.text
+    for parent in (olga, kees):
+        assert not any("Samenwerkingsvragenlijst" in m.text for m in parent.bot_messages)
