@@ -51,6 +51,9 @@ async def run_demo(output: str | None = None) -> int:
         print(_header())
         labels = {person.user_id: label for person, label in people}
         print(sandbox.transcript(list(labels), labels))
+        chart = _save_chart(people[0][0], output)
+        if chart is not None:
+            print(f"\nThe chart in Bea's digest is saved as: {chart}")
         errors = sandbox.bot_errors
         if errors:
             print(f"\n{len(errors)} call(s) that Telegram would have refused:")
@@ -61,15 +64,27 @@ async def run_demo(output: str | None = None) -> int:
     return 0
 
 
+def _save_chart(begeleider: ChatPerson, output: str | None) -> Path | None:
+    """Write the digest's chart (as the begeleider received it) to a file."""
+    photos = [m.photo for m in begeleider.bot_messages if m.photo is not None]
+    if not photos:
+        return None
+    folder = Path(output) if output else Path(tempfile.gettempdir()) / "samenopvoeden-demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "weekoverzicht.png"
+    path.write_bytes(photos[-1].data)
+    return path.resolve()
+
+
 def _this_monday(hour: int) -> dt.datetime:
     today = SystemClock().now().astimezone(ZONE).date()
     monday = today - dt.timedelta(days=today.weekday())
     return dt.datetime.combine(monday, dt.time(hour), tzinfo=ZONE).astimezone(dt.UTC)
 
 
-async def _at(application: AnyApplication, clock: FakeClock, days: int, hour: int) -> None:
-    """Move the clock to `days` after the story's Monday at `hour`:00, and let it beat once."""
-    clock.set(_this_monday(hour) + dt.timedelta(days=days))
+async def _at(application: AnyApplication, clock: FakeClock, days: int, hour: float) -> None:
+    """Move the clock to `days` after the story's Monday at `hour` o'clock, and let it beat."""
+    clock.set(_this_monday(0) + dt.timedelta(days=days, hours=hour))
     await tick(application)
 
 
@@ -128,10 +143,11 @@ async def _story(
     await _at(application, clock, 6, 20)
     await kees.click("Deze week overslaan")
     await kees.click("Druk")
-    # Monday morning: Olga asks for contact, and Bea hears it at once.
-    await _at(application, clock, 7, 9)
+    # Monday 08:00: Olga asks for contact, and Bea hears it at once.
+    await _at(application, clock, 7, 8)
     await olga.send("/contact")
-    await bea.send("/plaatsingen")
+    # Monday 08:30: Bea's weekly digest of the week that ended, with a chart.
+    await _at(application, clock, 7, 8.5)
     return [
         (bea, "Bea (begeleider)"),
         (olga, "Olga (ouder van Sam)"),
@@ -143,5 +159,5 @@ def _header() -> str:
     return (
         "samenopvoeden demo — the real bot against the built-in sandbox (no Telegram, no token).\n"
         "Monday: a begeleider joins and creates a placement; a parent and a house parent join.\n"
-        "Sunday: their weekly questions. Monday: a contact request.\n"
+        "Sunday: their weekly questions. Monday: a contact request, then Bea's weekly digest.\n"
     )

@@ -107,6 +107,8 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
             )
             axis.set_title(youth, fontsize=10, loc="left")
             axis.set_ylim(0.5, 5.5)
+            axis.set_xlim(weeks[0] - 0.5, 0.5)
+            axis.set_xticks(weeks, [str(-w) for w in weeks])
             axis.set_yticks([1, 2, 3, 4, 5])
             axis.set_xlabel(labels["week"], fontsize=8)
             axis.grid(alpha=0.3)
