@@ -46,8 +46,12 @@ def build_application(
     messages_per_second: float = 30.0,
     clock_jobs: bool = True,
     read_timeout: float | None = None,
+    updater: bool = True,
 ) -> AnyApplication:
-    """Build the python-telegram-bot Application with our handlers and services."""
+    """Build the python-telegram-bot Application with our handlers and services.
+
+    `updater=False` for webhook mode: our own web server feeds `process_update` (bot/webhook.py).
+    """
     builder = (
         Application.builder()
         .token(token)
@@ -63,6 +67,8 @@ def build_application(
         builder = builder.base_url(base_url)
     if read_timeout is not None:
         builder = builder.read_timeout(read_timeout)
+    if not updater:
+        builder = builder.updater(None)
     application = builder.build()
     services = Services(
         db=db,
@@ -146,6 +152,13 @@ async def start_polling(application: AnyApplication, *, poll_timeout: int = 10) 
     await application.updater.start_polling(
         poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
     )
+
+
+async def start_without_updater(application: AnyApplication) -> None:
+    """Start the application and its clock, for a web server that feeds it updates (webhook)."""
+    await application.initialize()
+    await _post_init(application)
+    await application.start()
 
 
 async def stop_polling(application: AnyApplication) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -14,6 +15,20 @@ from storage.db import async_url
 
 class ConfigError(Exception):
     """The configuration is wrong; the message says what to change."""
+
+
+# Telegram's rule for setWebhook's secret_token.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where Telegram posts updates (public URL) and where this process listens for them."""
+
+    url: str
+    secret: str
+    listen: str
+    port: int
 
 
 class Settings(BaseSettings):
@@ -29,6 +44,13 @@ class Settings(BaseSettings):
     messages_per_second: float = Field(
         30.0, alias="SAMENOPVOEDEN_MESSAGES_PER_SECOND", gt=0, le=1000
     )
+    webhook_url: str | None = Field(None, alias="SAMENOPVOEDEN_WEBHOOK_URL")
+    webhook_listen: str = Field(
+        "0.0.0.0",  # noqa: S104 - in a container the proxy reaches us on the container's address
+        alias="SAMENOPVOEDEN_WEBHOOK_LISTEN",
+    )
+    webhook_port: int = Field(8080, alias="SAMENOPVOEDEN_WEBHOOK_PORT", ge=1, le=65535)
+    webhook_secret: SecretStr | None = Field(None, alias="SAMENOPVOEDEN_WEBHOOK_SECRET")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -42,6 +64,20 @@ class Settings(BaseSettings):
     def _base_url_shape(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"https?://", value):
             raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:8081/bot")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^\s/]+", value):
+            raise ValueError("must be the public URL, e.g. https://bot.example.org/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("database_url")
@@ -66,6 +102,29 @@ class Settings(BaseSettings):
                 "`samenopvoeden demo`, which needs no token."
             )
         return self.telegram_bot_token.get_secret_value()
+
+    def require_webhook(self) -> WebhookSettings:
+        missing = [
+            name
+            for name, value in (
+                ("SAMENOPVOEDEN_WEBHOOK_URL", self.webhook_url),
+                ("SAMENOPVOEDEN_WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"webhook mode needs {' and '.join(missing)}: the public https URL Telegram "
+                "posts to, and a secret of 1-256 characters A-Z, a-z, 0-9, _ and - "
+                "(e.g. from `openssl rand -hex 32`)."
+            )
+        assert self.webhook_url is not None and self.webhook_secret is not None  # checked
+        return WebhookSettings(
+            url=self.webhook_url,
+            secret=self.webhook_secret.get_secret_value(),
+            listen=self.webhook_listen,
+            port=self.webhook_port,
+        )
 
     def route(self) -> RouteSettings:
         return RouteSettings(

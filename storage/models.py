@@ -473,3 +473,17 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime]
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update that was handled; a redelivery of the same update_id is not handled again.
+
+    Written in the same transaction as the handler's own writes (bot/webhook.py); pruned after a
+    week (Telegram picks update ids at random again after a week without updates).
+    """
+
+    __tablename__ = "processed_update"
+    __table_args__ = (Index("ix_processed_update_processed_at", "processed_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime]
