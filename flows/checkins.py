@@ -10,8 +10,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.outbox import drop_pending, enqueue
@@ -27,6 +25,7 @@ from flows.schedule import (
     week_number,
     weekly_due,
 )
+from storage.db import dialect_insert
 from storage.models import (
     Answer,
     Checkin,
@@ -180,8 +179,7 @@ async def _insert_checkin(
     due: dt.datetime,
     rules: CheckinRules,
 ) -> int | None:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     questions = weekly_questions(participant.role, placement.phase, week_number(due.date()))
     statement = (
         insert(Checkin)
@@ -201,7 +199,8 @@ async def _insert_checkin(
         .on_conflict_do_nothing(index_elements=["participant_id", "kind", "period"])
         .returning(Checkin.id)
     )
-    return await session.scalar(statement)
+    inserted: int | None = await session.scalar(statement)
+    return inserted
 
 
 async def _plan_reminders(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:

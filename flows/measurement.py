@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.checkins import question_say
 from flows.outbox import enqueue
-from flows.people import Caller, Me, load_me
+from flows.people import Caller, Me, load_me, staff_link
 from flows.questions import DIMENSIONS, MEASUREMENT_QUESTIONS
 from flows.replies import Button, Outcome, Say
 from storage.models import (
@@ -29,7 +29,6 @@ from storage.models import (
     Phase,
     Placement,
     Role,
-    StaffMember,
     TelegramLink,
 )
 
@@ -227,12 +226,8 @@ async def plan_results(session: AsyncSession, now: dt.datetime) -> int:
         for staff_id in (placement.begeleider_id, placement.behandelaar_id):
             if staff_id is None:
                 continue
-            link = await session.scalar(
-                select(TelegramLink)
-                .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
-                .where(StaffMember.id == staff_id)
-            )
-            if link is None or not link.reachable:
+            link = await staff_link(session, staff_id)
+            if link is None:
                 continue
             queued += await enqueue(
                 session,

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,9 +22,19 @@ from flows.checkins import CheckinRules, is_paused
 from flows.dates import parse_moment
 from flows.measurement import start_round
 from flows.outbox import drop_pending, enqueue
-from flows.people import Caller, Me, clear_state, get_state, load_me, recipient, set_state
+from flows.people import (
+    Caller,
+    Me,
+    clear_state,
+    get_state,
+    load_me,
+    recipient,
+    set_state,
+    staff_link,
+)
 from flows.replies import Button, Outcome, Say
 from flows.schedule import at_local, local_date, out_of_quiet_hours
+from storage.db import dialect_insert
 from storage.models import (
     MeasurementRound,
     Meeting,
@@ -826,8 +834,7 @@ async def _plan_route_due(
     )
     by_id = {p.id: p for p in placements}
     fresh: dict[int, list[DueMeeting]] = defaultdict(list)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     for due in await due_route_meetings(session, placements, now, rules):
         added = await session.scalar(
             insert(RouteReminder)
@@ -844,12 +851,8 @@ async def _plan_route_due(
             fresh[by_id[due.placement_id].begeleider_id].append(due)
     queued = 0
     for staff_id, items in fresh.items():
-        link = await session.scalar(
-            select(TelegramLink)
-            .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
-            .where(StaffMember.id == staff_id)
-        )
-        if link is None or not link.reachable:
+        link = await staff_link(session, staff_id)
+        if link is None:
             continue
         ordered = sorted(items, key=lambda d: (d.due, by_id[d.placement_id].youth_name))
         say = Say(

@@ -7,11 +7,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.replies import Button, Say
+from storage.db import dialect_insert
 from storage.models import OutboxMessage, OutboxStatus
 
 
@@ -101,8 +100,7 @@ async def enqueue(
         "attempts": 0,
         "created_at": now,
     }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = (
         insert(OutboxMessage)
         .values(**values)

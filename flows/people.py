@@ -97,16 +97,20 @@ def recipient(link: TelegramLink) -> Recipient:
     return Recipient(chat_id=link.chat_id, language=link.language, person_id=link.person_id)
 
 
-async def begeleider_recipient(session: AsyncSession, placement: Placement) -> Recipient | None:
-    """Where to reach the begeleider of a placement, if they are linked and reachable."""
+async def staff_link(session: AsyncSession, staff_id: int) -> TelegramLink | None:
+    """The Telegram link of a staff member, if they are linked and reachable."""
     link = await session.scalar(
         select(TelegramLink)
         .join(StaffMember, StaffMember.person_id == TelegramLink.person_id)
-        .where(StaffMember.id == placement.begeleider_id)
+        .where(StaffMember.id == staff_id)
     )
-    if link is None or not link.reachable:
-        return None
-    return recipient(link)
+    return link if link is not None and link.reachable else None
+
+
+async def begeleider_recipient(session: AsyncSession, placement: Placement) -> Recipient | None:
+    """Where to reach the begeleider of a placement, if they are linked and reachable."""
+    link = await staff_link(session, placement.begeleider_id)
+    return recipient(link) if link is not None else None
 
 
 async def get_state(session: AsyncSession, telegram_user_id: int) -> ConversationState | None:
