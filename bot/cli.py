@@ -43,8 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
     run.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve a webhook instead of polling (SAMENOPVOEDEN_WEBHOOK_URL, _SECRET, _PORT)",
+    )
     run.set_defaults(handler=_run)
 
     demo = commands.add_parser("demo", help="play a short story in the built-in sandbox")
@@ -75,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.require_token()
+    webhook = settings.require_webhook() if args.webhook else None
     db = Database(settings.database_url)
     if db.is_sqlite:
         asyncio.run(_upgrade(settings.database_url))
@@ -85,7 +91,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         base_url=settings.telegram_api_base_url,
         clock=SystemClock(),
         messages_per_second=settings.messages_per_second,
+        updater=webhook is None,
     )
+    if webhook is not None:
+        from bot.webhook import serve  # the web server only when asked
+
+        asyncio.run(serve(application, webhook))  # stops cleanly on SIGINT and SIGTERM
+        return 0
     # run_polling stops cleanly on SIGINT and SIGTERM.
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
                 "posts to, and a secret of 1-256 characters A-Z, a-z, 0-9, _ and - "
                 "(e.g. from `openssl rand -hex 32`)."
             )
-        assert self.webhook_url is not None and self.webhook_secret is not None  # checked
+        assert self.webhook_url is not None  # checked above
+        assert self.webhook_secret is not None
         return WebhookSettings(
             url=self.webhook_url,
             secret=self.webhook_secret.get_secret_value(),
