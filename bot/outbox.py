@@ -2,8 +2,9 @@
 
 Nothing is sent twice: a row is claimed (status `sending`, with a lease) and committed before
 Telegram is called. A row still `sending` after its lease belonged to a process that died while
-sending; it may have arrived, so it becomes `unknown` and is not sent again. At most
-`concurrency` rows are claimed at a time, which bounds how many can end up `unknown`.
+sending; it may have arrived, so it becomes `unknown` and is not sent again. Finished sends
+are recorded in the same transaction that claims the rows replacing them, so at most
+`concurrency` rows are ever `sending` (sent or not), which bounds how many can end up `unknown`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Message
 from telegram.error import (
@@ -42,10 +45,15 @@ from storage.models import OutboxMessage, OutboxStatus, Person, TelegramLink
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+MAX_DATABASE_FAILURES = 3  # in a row, within one run
 
 
 class RateLimiter:
-    """Evenly spaced sends: at most `per_second` overall and one per `per_chat` per chat."""
+    """Evenly spaced sends: at most `per_second` overall and one per `per_chat` per chat.
+
+    Spacing alone lets sends that were held up (a busy event loop) go out together; a window
+    of the latest send times makes sure no second ever holds more than `per_second x margin`.
+    """
 
     def __init__(self, per_second: float, per_chat: float = 1.0, margin: float = 0.95) -> None:
         # A small margin keeps the spacing safely under a sliding-window limit despite jitter.
@@ -54,6 +62,7 @@ class RateLimiter:
         self._next = 0.0
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
+        self._sent: deque[float] = deque(maxlen=max(1, int(per_second * margin)))
 
     async def acquire(self, chat_id: int) -> None:
         """Wait for this chat's next slot; a pause that starts meanwhile holds it too."""
@@ -69,12 +78,18 @@ class RateLimiter:
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
             if slot > now:
                 await asyncio.sleep(slot - now)
-            if self._paused_until <= loop.time():
+            now = loop.time()
+            window_full = len(self._sent) == self._sent.maxlen and now - self._sent[0] < 1.0
+            if self._paused_until <= now and not window_full:
+                self._sent.append(now)
                 return
-            # Telegram said "retry after" while this send waited: its slot is void, queue
-            # again behind the pause (without the per-chat gap of the slot it never used).
+            # Telegram said "retry after" while this send waited, or too many sends went out
+            # in the last second: its slot is void, queue again (without the per-chat gap of
+            # the slot it never used).
             if self._chat_next.get(chat_id) == slot + self.per_chat:
                 self._chat_next[chat_id] = previous
+            if window_full:
+                await asyncio.sleep(self._sent[0] + 1.0 - now)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 'retry after': hold every send, not just this one."""
@@ -172,6 +187,7 @@ class Deliverer:
         pending: set[asyncio.Task[_Result]] = set()
         finished: list[_Result] = []
         more_due = True
+        failures = 0
         try:
             while True:
                 if any(result.unreachable_chat is not None for result in finished):
@@ -191,7 +207,17 @@ class Deliverer:
                     if finished or wanted > 0:
                         # Record what finished and claim what replaces it in one transaction,
                         # so never more than `concurrency` rows are `sending`, sent or not.
-                        recorded, claimed = await self._exchange(finished, wanted)
+                        try:
+                            recorded, claimed = await self._exchange(finished, wanted)
+                        except SQLAlchemyError:
+                            # Often passing (SQLite stays locked while a long plan commits).
+                            failures += 1
+                            if failures >= MAX_DATABASE_FAILURES:
+                                raise
+                            log.warning("outbox: database error, trying again", exc_info=True)
+                            await asyncio.sleep(failures)
+                            continue
+                        failures = 0
                         report.add(recorded)
                         finished = []
                         more_due = wanted > 0 and len(claimed) == wanted
@@ -202,11 +228,21 @@ class Deliverer:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 finished += [task.result() for task in done]
         finally:
-            # Only when the database failed or the run was cancelled: stop the sends we could
-            # not record; their rows stay `sending` until the lease runs out, then `unknown`.
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            if pending or finished:  # the run was cancelled or the database kept failing
+                await self._wind_up(pending, finished)
+
+    async def _wind_up(self, pending: set[asyncio.Task[_Result]], finished: list[_Result]) -> None:
+        """Let claimed sends finish and record them if the database allows; else they stay
+        `sending` and become `unknown` when their lease runs out (as after a crash)."""
+        if pending:
+            done, _ = await asyncio.wait(pending)
+            finished = finished + [
+                t.result() for t in done if not t.cancelled() and t.exception() is None
+            ]
+        try:
+            await self._exchange(finished, 0)
+        except Exception:  # the original error (or cancellation) is what the caller sees
+            log.exception("outbox: could not record %d sends", len(finished))
 
     async def _exchange(
         self, finished: list[_Result], wanted: int
@@ -307,8 +343,8 @@ class Deliverer:
         if later > now and not row.urgent:
             # Quiet hours where the person lives: it goes out when they end (not an attempt).
             return _Result(row, OutboxStatus.PENDING, retry_at=later, deferred=True)
-        say = decode_say(row.payload)
         try:
+            say = decode_say(row.payload)
             text = self.renderer.render(recipient.language, say.template, say.context)
             markup = keyboard(self.renderer, recipient.language, say.buttons)
         except Exception as error:  # a template bug must not block the rest of the outbox
