@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -392,16 +392,3 @@ def _welcome_context(invite: Invite, person: Person) -> dict[str, object]:
         "begeleider": invite.created_by.first_name if invite.created_by else None,
         "organisation": invite.organisation.name,
     }
-
-
-async def count_open_invites(session: AsyncSession, placement_id: int, now: dt.datetime) -> int:
-    return int(
-        await session.scalar(
-            select(func.count(Invite.id)).where(
-                Invite.placement_id == placement_id,
-                Invite.used_at.is_(None),
-                Invite.expires_at > now,
-            )
-        )
-        or 0
-    )
