@@ -129,6 +129,18 @@ async def join(
     return person
 
 
+@pytest.fixture
+async def family(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> tuple[ChatPerson, ChatPerson, ChatPerson]:
+    """Bea with Sam's placement; Olga (ouder) and Kees (gezinshuisouder) joined on Monday."""
+    bea = await join_as_begeleider(sandbox, db, clock)
+    codes = await create_placement(bea)
+    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
+    return bea, olga, kees
+
+
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to show that bad input changed nothing."""
     rows: dict[str, list[tuple[Any, ...]]] = {}

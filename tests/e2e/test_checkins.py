@@ -21,24 +21,12 @@ from storage.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from tests.e2e.conftest import at, create_placement, join, join_as_begeleider, snapshot
+from tests.e2e.conftest import at, snapshot
 
 UTC = dt.UTC
 # Sunday 8 March 2026: 19:00 in Amsterdam is 18:00 UTC (winter time).
 SUNDAY_1900 = dt.datetime(2026, 3, 8, 18, 0, tzinfo=UTC)
 SUNDAY_2000 = SUNDAY_1900 + dt.timedelta(hours=1)
-
-
-@pytest.fixture
-async def family(
-    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
-) -> tuple[ChatPerson, ChatPerson, ChatPerson]:
-    """Bea with Sam's placement; Olga (ouder) and Kees (gezinshuisouder) joined on Monday."""
-    bea = await join_as_begeleider(sandbox, db, clock)
-    codes = await create_placement(bea)
-    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
-    kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
-    return bea, olga, kees
 
 
 async def answers(db: Database, person_name: str | None = None) -> dict[str, Answer]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import AnyApplication
@@ -19,17 +18,6 @@ UTC = dt.UTC
 SUNDAY_1900 = dt.datetime(2026, 3, 8, 18, 0, tzinfo=UTC)
 SUNDAY_2000 = SUNDAY_1900 + dt.timedelta(hours=1)
 WEEK = dt.timedelta(days=7)
-
-
-@pytest.fixture
-async def family(
-    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
-) -> tuple[ChatPerson, ChatPerson, ChatPerson]:
-    bea = await join_as_begeleider(sandbox, db, clock)
-    codes = await create_placement(bea)
-    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
-    kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
-    return bea, olga, kees
 
 
 def questions(person: ChatPerson) -> list[str]:
