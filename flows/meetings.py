@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from flows.checkins import CheckinRules, is_paused
 from flows.dates import parse_moment
@@ -722,13 +721,11 @@ async def _plan_reminders(
     horizon = now + rules.day_before + dt.timedelta(days=1)
     meetings = list(
         await session.scalars(
-            select(Meeting)
-            .where(
+            select(Meeting).where(
                 Meeting.status == MeetingStatus.PLANNED,
                 Meeting.starts_at > now,
                 Meeting.starts_at <= horizon,
             )
-            .options(selectinload(Meeting.invitees))
         )
     )
     queued = 0
