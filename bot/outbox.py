@@ -275,7 +275,7 @@ class Deliverer:
             return len(stale)
 
     async def _claim(self, session: AsyncSession, limit: int) -> list[_Claimed]:
-        """Mark up to `limit` due rows as sending, in one statement (no row is claimed twice)."""
+        """Mark up to `limit` due rows as sending (no row is claimed twice)."""
         now = self.clock.now()
         due = (
             select(OutboxMessage.id)
@@ -287,9 +287,14 @@ class Deliverer:
             # SQLite has no row locks (one writer at a time); PostgreSQL skips rows that
             # another instance is claiming right now.
             due = due.with_for_update(skip_locked=True)
+        # Two statements on purpose: as a subquery of the UPDATE, PostgreSQL may run the
+        # LIMIT … SKIP LOCKED select more than once and claim far more rows than asked.
+        ids = list((await session.scalars(due)).all())
+        if not ids:
+            return []
         result = await session.execute(
             update(_OUTBOX)
-            .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
+            .where(_OUTBOX.c.id.in_(ids))
             .where(_OUTBOX.c.status == OutboxStatus.PENDING)
             .values(
                 status=OutboxStatus.SENDING,

@@ -595,3 +595,17 @@ async def test_sends_held_up_by_a_busy_event_loop_do_not_burst_over_the_limit() 
     busiest = max(sum(1 for t in sent if begin <= t < begin + 1.0) for begin in sent)
     assert busiest <= rate * 0.95
     assert len(sent) >= 2 * rate * 0.9 - 20  # the stall costs its 0.4 s, no more
+
+
+async def test_a_claim_never_takes_more_rows_than_it_asks_for(db: Database) -> None:
+    # PostgreSQL may run an UPDATE's `LIMIT … SKIP LOCKED` subquery more than once; the
+    # claim must still mark at most `limit` rows `sending` (the concurrency bound rests on it).
+    seeded = await seed(db, 40, now=NOON + dt.timedelta(days=1))
+    await queue_reminders(db, seeded, NOON)
+    async with Sandbox(token=TOKEN) as sandbox, running(sandbox, db, FakeClock(NOON)) as app:
+        deliverer: Deliverer = app.bot_data["services"].deliverer
+        async with db.session() as session:
+            claimed = await deliverer._claim(session, 8)
+    assert len(claimed) == 8
+    assert await outbox_count(db, OutboxStatus.SENDING) == 8
+    assert await outbox_count(db, OutboxStatus.PENDING) == 32
