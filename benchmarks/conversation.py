@@ -11,7 +11,9 @@ planner and deliverer; then 2,000 presses (10 each, round-robin over the people)
 question's answer buttons go straight into the sandbox's update queue at once (flood limits off).
 Throughput = presses / (last answerCallbackQuery seen - injection). The same burst is handled by
 (a) samenopvoeden on SQLite, (b) samenopvoeden on PostgreSQL, (c) a bare python-telegram-bot echo
-bot (answers the query and edits the message); (a) and (b) are printed as a ratio to (c).
+bot (answers the query and edits the message; PTB's defaults: one update at a time) and (d) the
+same echo bot with the update processor samenopvoeden uses (different people side by side, each
+person's updates in order, bot/updates.py); (a) and (b) are printed as a ratio to (c) and to (d).
 
 Then a pyinstrument profile of (a), summed per function of our own code, and the latency of
 samenopvoeden on SQLite under a steady stream (default 50 presses/s for 20 s): from injection to
@@ -45,7 +47,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
-    SimpleUpdateProcessor,
     filters,
 )
 
@@ -53,6 +54,7 @@ from benchmarks.fanout import machine
 from bot.app import build_application, deliver, plan, start_polling, stop_polling
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
+from bot.updates import PerPersonOrder
 from flows.settings import RouteSettings
 from storage.db import Database
 from tests.e2e.test_delivery import NOON, TOKEN, people_in, seed
@@ -104,8 +106,12 @@ async def _echo_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await message.reply_text(message.text or "?")
 
 
-def echo_application(sandbox: Sandbox) -> AnyApplication:
-    application = Application.builder().token(TOKEN).base_url(sandbox.base_url).build()
+def echo_application(sandbox: Sandbox, *, per_person: bool = False) -> AnyApplication:
+    """PTB's defaults (one update at a time), or with the update processor bot/app.py uses."""
+    builder = Application.builder().token(TOKEN).base_url(sandbox.base_url)
+    if per_person:
+        builder = builder.concurrent_updates(PerPersonOrder())
+    application = builder.build()
     application.add_handler(CallbackQueryHandler(_echo_button))
     application.add_handler(MessageHandler(filters.TEXT, _echo_text))
     return application
@@ -188,7 +194,7 @@ Prepare = Callable[[AnyApplication, Sandbox, list[int]], Awaitable[Target]]
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    db: Database | None, count: int, concurrent: int = 0
+    db: Database | None, count: int, echo_per_person: bool = False
 ) -> AsyncIterator[tuple[Sandbox, AnyApplication, Target, list[int]]]:
     """Seed (for ours), start the sandbox and the bot, and send the messages to press on."""
     async with contextlib.AsyncExitStack() as stack:
@@ -215,12 +221,8 @@ async def running_bot(
         else:
             for chat in chats:
                 sandbox.person(chat, f"Ouder{chat}", started=True)
-            application = echo_application(sandbox)
+            application = echo_application(sandbox, per_person=echo_per_person)
             prepare = echo_prepare
-        if concurrent:
-            # Experiment only: what PTB's concurrent_updates would give (bot/app.py does not
-            # set it); presses of one person may then race each other.
-            application._update_processor = SimpleUpdateProcessor(concurrent)
         if db is not None:
             await start_polling(application, poll_timeout=5)
         else:
@@ -264,8 +266,10 @@ async def until_answered(sandbox: Sandbox, total: int, within: float = 600.0) ->
         await asyncio.sleep(0.005)
 
 
-async def burst(name: str, db: Database | None, profile: Any = None, concurrent: int = 0) -> Burst:
-    async with running_bot(db, PEOPLE, concurrent) as (sandbox, _application, target, chats):
+async def burst(
+    name: str, db: Database | None, profile: Any = None, echo_per_person: bool = False
+) -> Burst:
+    async with running_bot(db, PEOPLE, echo_per_person) as (sandbox, _application, target, chats):
         before = answered(sandbox)
         calls_before = len(sandbox.calls)
         sql: collections.Counter[str] = collections.Counter()
@@ -445,6 +449,7 @@ async def main(args: argparse.Namespace) -> None:
         folder = Path(name)
         results: list[Burst] = []
         echo = await burst("(c) echo bot (bare PTB)", None)
+        echo_pp = await burst("(d) echo bot, per person", None, echo_per_person=True)
         async with sqlite_database(folder, "burst") as db:
             results.append(await burst("(a) samenopvoeden SQLite", db))
         if args.postgres:
@@ -457,14 +462,11 @@ async def main(args: argparse.Namespace) -> None:
         print("-" * len(header))
         for result in results:
             print(ratio_line(result, echo))
-        print(ratio_line(echo, echo), flush=True)
-        if args.concurrent:
-            print(f"\nexperiment: PTB concurrent_updates={args.concurrent} (not what bot/ runs)")
-            echo_c = await burst("(c') echo bot, concurrent", None, concurrent=args.concurrent)
-            async with sqlite_database(folder, "concurrent") as db:
-                ours_c = await burst("(a') SQLite, concurrent", db, concurrent=args.concurrent)
-            print(ratio_line(ours_c, echo))
-            print(ratio_line(echo_c, echo), flush=True)
+        print(ratio_line(echo, echo))
+        print(ratio_line(echo_pp, echo), flush=True)
+        print("vs (d), the echo bot handling updates the way samenopvoeden does:")
+        for result in results:
+            print(ratio_line(result, echo_pp))
 
         if args.profile:
             from pyinstrument import Profiler
@@ -501,13 +503,6 @@ if __name__ == "__main__":
     parser.add_argument("--no-latency", dest="latency", action="store_false")
     parser.add_argument("--rate", type=float, default=50.0, help="latency run: updates/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency run: duration")
-    parser.add_argument(
-        "--concurrent",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also try PTB concurrent_updates=N (an experiment; ratios stay vs sequential echo)",
-    )
     parser.add_argument("--top", type=int, default=12, help="profile lines per list")
     parser.add_argument("--profile-html", help="also write pyinstrument's HTML report here")
     logging.basicConfig(level=logging.WARNING)

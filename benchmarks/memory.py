@@ -6,11 +6,11 @@ Run from the project root::
     python -m benchmarks.memory --counts 100     # your own sizes
 
 Each run: a fresh SQLite file with N participants (ouders; 100 of them have their weekly check-in
-moment now, the rest three days later), the real process (`python -X importtime -m bot run`)
-against a sandbox in this process. Its own clock plans and sends the 100 check-ins; "idle" is read
-from /proc/<pid>/status 5 s after polling started and once those are sent; then 1,000 presses
-(10 each from the 100, on their check-in's answer buttons) are queued at once, and the figures are
-read again when every press has been answered.
+moment now, the rest three days later, two per placement), the real process
+(`python -X importtime -m bot run`) against a sandbox in this process. Its own clock plans and
+sends the 100 check-ins; "idle" is read from /proc/<pid>/status 5 s after polling started and
+once those are sent; then 1,000 presses (10 each from the 100, on their check-in's answer
+buttons) are queued at once, and the figures are read again when every press has been answered.
 
 matplotlib must not be loaded by a bot that only chats: checked in the process's
 `-X importtime` output (every module it imported, on stderr) and in /proc/<pid>/maps (its
@@ -89,6 +89,7 @@ async def seed_file(path: Path, count: int, now: dt.datetime) -> Seeded:
                 now=now + dt.timedelta(days=3),
                 first_chat=FIRST_CHAT + 1_000_000,
                 begeleider_on_telegram=False,
+                per_placement=2,  # as in life: two ouders per youth
             )
         return due
     finally:

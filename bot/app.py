@@ -18,8 +18,10 @@ from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
+from bot.updates import PerPersonOrder
 from flows import checkins, measurement, meetings, prompts
 from flows.checkins import CheckinRules
+from flows.planning import in_pages
 from flows.settings import RouteSettings
 from storage.db import Database
 
@@ -62,6 +64,7 @@ def build_application(
             )
         )
         .post_init(_post_init)
+        .concurrent_updates(PerPersonOrder())
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -95,16 +98,27 @@ def build_application(
 
 
 async def plan(application: AnyApplication) -> int:
-    """Put everything that is due now into the outbox; return how many messages were queued."""
+    """Put everything that is due now into the outbox; return how many messages were queued.
+
+    What goes through every participant runs in pages, each its own transaction (flows.planning).
+    """
     services: Services = application.bot_data["services"]
-    now, rules = services.clock.now(), services.checkin_rules
-    async with services.db.session() as session:
-        queued = await checkins.plan(session, now, rules)
-        queued += await prompts.plan(session, now, rules)
-        queued += await meetings.plan(session, now, services.meeting_rules, rules)
+    db, now, rules = services.db, services.clock.now(), services.checkin_rules
+    meeting_rules = services.meeting_rules
+    async with db.session() as session:
+        await checkins.tidy(session, now)
+    queued = await in_pages(db, lambda s, after: checkins.plan_weekly(s, now, rules, after))
+    queued += await in_pages(db, lambda s, after: checkins.plan_reminders(s, now, rules, after))
+    queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
+    async with db.session() as session:
+        queued += await meetings.plan(session, now, meeting_rules, rules)
+    queued += await in_pages(
+        db, lambda s, after: meetings.plan_route_due(s, now, meeting_rules, rules, after)
+    )
+    async with db.session() as session:
         queued += await plan_weekly(session, services.renderer, now)
         queued += await measurement.plan_results(session, now)
-        return queued
+    return queued
 
 
 async def deliver(application: AnyApplication) -> Report:

@@ -7,13 +7,27 @@ the database (whose check-in, still open, a known value), so old or foreign butt
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    String,
+    and_,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.outbox import drop_pending, enqueue
-from flows.people import Caller, Me, clear_state, load_me, set_state
+from flows.people import Caller, Me, clear_state, set_state
+from flows.planning import PAGE_SIZE, Page, page_of
 from flows.questions import FACES, QUESTIONS, SKIP_REASONS, Kind, weekly_questions
 from flows.replies import Button, Outcome, Say
 from flows.schedule import (
@@ -62,16 +76,21 @@ def is_paused(person: Person, now: dt.datetime) -> bool:
     return person.paused_until is None or person.paused_until > now
 
 
+def not_paused(now: dt.datetime) -> ColumnElement[bool]:
+    """`is_paused` as SQL, for the planners that select columns instead of people."""
+    return or_(
+        Person.paused.is_(False),
+        and_(Person.paused_until.is_not(None), Person.paused_until <= now),
+    )
+
+
 # --- Planning (run by the clock) --------------------------------------------------------------
 
 
-async def plan(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
-    """Create this week's due check-ins and reminders, close old ones; return messages queued."""
+async def tidy(session: AsyncSession, now: dt.datetime) -> None:
+    """End pauses whose date has come and close check-ins that ran out (as missed)."""
     await _end_pauses(session, now)
     await _close_expired(session, now)
-    queued = await _plan_weekly(session, now, rules)
-    queued += await _plan_reminders(session, now, rules)
-    return queued
 
 
 async def _end_pauses(session: AsyncSession, now: dt.datetime) -> None:
@@ -112,136 +131,193 @@ async def _close_expired(session: AsyncSession, now: dt.datetime) -> None:
     )
 
 
-async def _plan_weekly(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
-    recent = set(
-        await session.scalars(
-            select(Checkin.participant_id).where(
-                Checkin.kind == CheckinKind.WEEKLY,
-                Checkin.due_at > now - dt.timedelta(days=8),
-            )
+async def active_participants(
+    session: AsyncSession, now: dt.datetime, after: int, size: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """A page of participants who may get something now: reachable, not paused, placement open.
+
+    Columns only (no ORM objects): the planners go through every participant each beat.
+    """
+    statement = (
+        select(
+            Participant.id,
+            Participant.person_id,
+            Participant.role,
+            Participant.joined_at,
+            Person.first_name,
+            Person.checkin_weekday,
+            Person.checkin_time,
+            TelegramLink.time_zone,
+            Placement.id.label("placement_id"),
+            Placement.phase,
+            Placement.youth_name,
         )
-    )
-    rows = await session.execute(
-        select(Participant, Person, TelegramLink, Placement)
         .join(Person, Participant.person_id == Person.id)
         .join(TelegramLink, TelegramLink.person_id == Person.id)
         .join(Placement, Placement.id == Participant.placement_id)
-        .where(Placement.phase != Phase.AFGESLOTEN, TelegramLink.reachable.is_(True))
+        .where(
+            Participant.id > after,
+            Placement.phase != Phase.AFGESLOTEN,
+            TelegramLink.reachable.is_(True),
+            not_paused(now),
+        )
+        .order_by(Participant.id)
+        .limit(size)
     )
+    return (await session.execute(statement)).all()
+
+
+async def plan_weekly(
+    session: AsyncSession,
+    now: dt.datetime,
+    rules: CheckinRules,
+    after: int = 0,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Create the weekly check-ins that are due now for one page of participants."""
+    rows = await active_participants(session, now, after, size)
+    due_now: list[tuple[Row[Any], dt.datetime, str]] = []
+    for row in rows:
+        weekday, at = checkin_moment(row.role, row.checkin_weekday, row.checkin_time)
+        due = weekly_due(now, weekday, at, row.time_zone)
+        if due > now or now - due > rules.send_late_until or row.joined_at > due:
+            continue
+        due_now.append((row, due, week_key(local_date(due, row.time_zone))))
+    if not due_now:
+        return page_of([row.id for row in rows], size, 0)
+    made = {
+        tuple(row)
+        for row in (
+            await session.execute(
+                select(Checkin.participant_id, Checkin.period).where(
+                    Checkin.participant_id.in_([row.id for row, _, _ in due_now]),
+                    Checkin.kind == CheckinKind.WEEKLY,
+                    Checkin.period.in_({period for _, _, period in due_now}),
+                )
+            )
+        ).all()
+    }
     queued = 0
-    for participant, person, link, placement in rows:
-        if is_paused(person, now):
+    for row, due, period in due_now:
+        if (row.id, period) in made:
             continue
-        weekday, at = checkin_moment(participant.role, person.checkin_weekday, person.checkin_time)
-        due = weekly_due(now, weekday, at, link.time_zone)
-        if due > now or now - due > rules.send_late_until or participant.joined_at > due:
-            continue
-        period = week_key(local_date(due, link.time_zone))
-        if participant.id in recent and await _has_checkin(session, participant.id, period):
-            continue
-        checkin_id = await _insert_checkin(session, participant, placement, period, due, rules)
-        if checkin_id is None:
+        checkin = await _insert_checkin(session, row, period, due, rules)
+        if checkin is None:
             continue  # another planner made it first
-        checkin = await session.get(Checkin, checkin_id)
-        assert checkin is not None  # just inserted
-        say = question_say(checkin, 0, None, youth=placement.youth_name, name=person.first_name)
+        say = question_say(checkin, 0, None, youth=row.youth_name, name=row.first_name)
         queued += await enqueue(
             session,
-            key=f"checkin:{checkin_id}",
-            person_id=person.id,
+            key=f"checkin:{checkin.id}",
+            person_id=row.person_id,
             kind="checkin",
             say=say,
-            due_at=out_of_quiet_hours(due, link.time_zone, rules.quiet),
+            due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
             expires_at=checkin.closes_at,
             now=now,
-            placement_id=placement.id,
-            subject_id=checkin_id,
+            placement_id=row.placement_id,
+            subject_id=checkin.id,
         )
-    return queued
-
-
-async def _has_checkin(session: AsyncSession, participant_id: int, period: str) -> bool:
-    found = await session.scalar(
-        select(Checkin.id).where(
-            Checkin.participant_id == participant_id,
-            Checkin.kind == CheckinKind.WEEKLY,
-            Checkin.period == period,
-        )
-    )
-    return found is not None
+    return page_of([row.id for row in rows], size, queued)
 
 
 async def _insert_checkin(
     session: AsyncSession,
-    participant: Participant,
-    placement: Placement,
+    participant: Row[Any],
     period: str,
     due: dt.datetime,
     rules: CheckinRules,
-) -> int | None:
+) -> Checkin | None:
+    """Insert this week's check-in unless it exists; return it (not loaded again) or None."""
+    questions = weekly_questions(participant.role, participant.phase, week_number(due.date()))
+    values = {
+        "participant_id": participant.id,
+        "placement_id": participant.placement_id,
+        "person_id": participant.person_id,
+        "role": participant.role,
+        "kind": CheckinKind.WEEKLY,
+        "period": period,
+        "phase": participant.phase,
+        "questions": list(questions),
+        "status": CheckinStatus.OPEN,
+        "due_at": due,
+        "closes_at": due + rules.closes_after,
+    }
     insert = dialect_insert(session)
-    questions = weekly_questions(participant.role, placement.phase, week_number(due.date()))
     statement = (
         insert(Checkin)
-        .values(
-            participant_id=participant.id,
-            placement_id=placement.id,
-            person_id=participant.person_id,
-            role=participant.role,
-            kind=CheckinKind.WEEKLY,
-            period=period,
-            phase=placement.phase,
-            questions=list(questions),
-            status=CheckinStatus.OPEN,
-            due_at=due,
-            closes_at=due + rules.closes_after,
-        )
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["participant_id", "kind", "period"])
         .returning(Checkin.id)
     )
     inserted: int | None = await session.scalar(statement)
-    return inserted
+    if inserted is None:
+        return None
+    return Checkin(id=inserted, **values)  # transient: only read to word the first question
 
 
-async def _plan_reminders(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
-    rows = await session.execute(
-        select(Checkin, Person, TelegramLink, Placement)
-        .join(Person, Person.id == Checkin.person_id)
-        .join(TelegramLink, TelegramLink.person_id == Person.id)
-        .join(Placement, Placement.id == Checkin.placement_id)
-        .where(
-            Checkin.status == CheckinStatus.OPEN,
-            Checkin.sent_at.is_not(None),
-            Checkin.sent_at <= now - rules.reminder_after,
-            Checkin.closes_at > now,
+async def plan_reminders(
+    session: AsyncSession,
+    now: dt.datetime,
+    rules: CheckinRules,
+    after: int = 0,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Queue the one gentle reminder for open check-ins sent a day ago (a page of them)."""
+    reminder_key = literal("checkin_reminder:") + cast(Checkin.id, String)
+    rows = (
+        await session.execute(
+            select(
+                Checkin.id,
+                Checkin.kind,
+                Checkin.closes_at,
+                Checkin.person_id,
+                Checkin.placement_id,
+                Person.first_name,
+                TelegramLink.time_zone,
+                Placement.youth_name,
+            )
+            .join(Person, Person.id == Checkin.person_id)
+            .join(TelegramLink, TelegramLink.person_id == Person.id)
+            .join(Placement, Placement.id == Checkin.placement_id)
+            .where(
+                Checkin.id > after,
+                Checkin.status == CheckinStatus.OPEN,
+                Checkin.sent_at.is_not(None),
+                Checkin.sent_at <= now - rules.reminder_after,
+                Checkin.closes_at > now,
+                TelegramLink.reachable.is_(True),
+                not_paused(now),
+                # Reminded already (the usual case after the first beat): not even loaded.
+                ~exists().where(OutboxMessage.key == reminder_key),
+            )
+            .order_by(Checkin.id)
+            .limit(size)
         )
-    )
+    ).all()
     queued = 0
-    for checkin, person, link, placement in rows:
-        if is_paused(person, now) or not link.reachable:
-            continue
+    for row in rows:
         say = Say(
             "checkin/reminder",
             {
-                "name": person.first_name,
-                "youth": placement.youth_name,
-                "measurement": checkin.kind == CheckinKind.MEASUREMENT,
+                "name": row.first_name,
+                "youth": row.youth_name,
+                "measurement": row.kind == CheckinKind.MEASUREMENT,
             },
-            buttons=((Button("continue_checkin", f"ck:{checkin.id}:go"),),),
+            buttons=((Button("continue_checkin", f"ck:{row.id}:go"),),),
         )
         queued += await enqueue(
             session,
-            key=f"checkin_reminder:{checkin.id}",
-            person_id=person.id,
+            key=f"checkin_reminder:{row.id}",
+            person_id=row.person_id,
             kind="checkin_reminder",
             say=say,
-            due_at=out_of_quiet_hours(now, link.time_zone, rules.quiet),
-            expires_at=checkin.closes_at,
+            due_at=out_of_quiet_hours(now, row.time_zone, rules.quiet),
+            expires_at=row.closes_at,
             now=now,
-            placement_id=placement.id,
-            subject_id=checkin.id,
+            placement_id=row.placement_id,
+            subject_id=row.id,
         )
-    return queued
+    return page_of([row.id for row in rows], size, queued)
 
 
 async def after_delivery(
@@ -331,7 +407,8 @@ def _variant(checkin: Checkin) -> int:
 
 @dataclass
 class _Loaded:
-    me: Me
+    person: Person
+    link: TelegramLink
     checkin: Checkin
     placement: Placement
     answers: dict[str, Answer]
@@ -340,18 +417,31 @@ class _Loaded:
 async def _load(
     session: AsyncSession, caller: Caller, checkin_id: int
 ) -> tuple[_Loaded | None, Outcome]:
-    me = await load_me(session, caller.telegram_user_id)
-    out = Outcome(me.language if me else caller.telegram_language)
-    checkin = await session.get(Checkin, checkin_id)
-    if me is None or checkin is None or checkin.person_id != me.person.id:
-        return None, out.say("common/button_expired")
-    placement = await session.get(Placement, checkin.placement_id)
-    assert placement is not None  # foreign key
+    """The presser's own check-in with its placement and answers (two statements: a press is
+    the most frequent thing the bot handles)."""
+    found = (
+        await session.execute(
+            select(TelegramLink, Person, Checkin, Placement)
+            .join(Person, Person.id == TelegramLink.person_id)
+            .join(Checkin, Checkin.person_id == Person.id)
+            .join(Placement, Placement.id == Checkin.placement_id)
+            .where(TelegramLink.telegram_user_id == caller.telegram_user_id)
+            .where(Checkin.id == checkin_id)
+        )
+    ).first()
+    if found is None:  # not theirs, gone, or someone we do not know: say it in their language
+        language = await session.scalar(
+            select(TelegramLink.language).where(
+                TelegramLink.telegram_user_id == caller.telegram_user_id
+            )
+        )
+        return None, Outcome(language or caller.telegram_language).say("common/button_expired")
+    link, person, checkin, placement = found
     answers = {
         a.question_id: a
         for a in await session.scalars(select(Answer).where(Answer.checkin_id == checkin.id))
     }
-    return _Loaded(me, checkin, placement, answers), out
+    return _Loaded(person, link, checkin, placement, answers), Outcome(link.language)
 
 
 def _changeable(checkin: Checkin, now: dt.datetime) -> bool:
@@ -431,7 +521,7 @@ async def _answer(
         return out  # the same button again (or twice quickly): nothing changes
     else:
         existing.value, existing.score, existing.changed_at = value, question.score(value), now
-    youth, name = loaded.placement.youth_name, loaded.me.person.first_name
+    youth, name = loaded.placement.youth_name, loaded.person.first_name
     out.add(question_say(checkin, index, value, youth=youth, name=name, edit=True))
     if not first_time:
         return out  # a changed answer: the next question was asked already
@@ -443,7 +533,7 @@ async def _answer(
     checkin.status = CheckinStatus.ANSWERED
     await set_state(
         session,
-        loaded.me.link.telegram_user_id,
+        loaded.link.telegram_user_id,
         OPEN_TEXT_FLOW,
         "open",
         {"checkin_id": checkin.id},
@@ -477,7 +567,7 @@ def _continue(loaded: _Loaded, out: Outcome) -> Outcome:
             unanswered[0],
             None,
             youth=loaded.placement.youth_name,
-            name=loaded.me.person.first_name,
+            name=loaded.person.first_name,
         )
     )
 

@@ -31,6 +31,7 @@ from flows.people import (
     set_state,
     staff_link,
 )
+from flows.planning import Page, page_of
 from flows.replies import Button, Outcome, Say
 from flows.schedule import at_local, local_date, out_of_quiet_hours
 from storage.db import dialect_insert
@@ -121,6 +122,7 @@ _ADDRESS = re.compile(
 )
 LOCATION_MAX = 120
 ROUTE_DUE_LISTED = 15  # one message stays short; the digest lists them all
+BEGELEIDERS_PER_PAGE = 50  # with all their placements: about a thousand
 
 
 # --- Planning in the chat ----------------------------------------------------------------------
@@ -709,8 +711,8 @@ async def rsvp(
 async def plan(
     session: AsyncSession, now: dt.datetime, rules: MeetingRules, checkin_rules: CheckinRules
 ) -> int:
+    """Meeting reminders and questionnaires (route meetings: `plan_route_due`, in pages)."""
     queued = await _plan_reminders(session, now, rules, checkin_rules)
-    queued += await _plan_route_due(session, now, rules, checkin_rules)
     await _plan_questionnaires(session, now, rules)
     return queued
 
@@ -822,30 +824,64 @@ async def due_route_meetings(
     return found
 
 
-async def _plan_route_due(
-    session: AsyncSession, now: dt.datetime, rules: MeetingRules, checkin_rules: CheckinRules
-) -> int:
-    """Remind each begeleider, in one message, of route meetings newly due and not planned."""
+async def plan_route_due(
+    session: AsyncSession,
+    now: dt.datetime,
+    rules: MeetingRules,
+    checkin_rules: CheckinRules,
+    after: int = 0,
+    size: int = BEGELEIDERS_PER_PAGE,
+) -> Page:
+    """Remind each begeleider, in one message, of route meetings newly due and not planned.
+
+    A page is a number of begeleiders with all their open placements, so each gets one message.
+    """
+    begeleiders = list(
+        await session.scalars(
+            select(Placement.begeleider_id)
+            .where(Placement.phase != Phase.AFGESLOTEN, Placement.begeleider_id > after)
+            .distinct()
+            .order_by(Placement.begeleider_id)
+            .limit(size)
+        )
+    )
     placements = list(
-        await session.scalars(select(Placement).where(Placement.phase != Phase.AFGESLOTEN))
+        await session.scalars(
+            select(Placement).where(
+                Placement.phase != Phase.AFGESLOTEN, Placement.begeleider_id.in_(begeleiders)
+            )
+        )
     )
     by_id = {p.id: p for p in placements}
+    due = await due_route_meetings(session, placements, now, rules)
+    reminded = {
+        tuple(row)
+        for row in (
+            await session.execute(
+                select(
+                    RouteReminder.placement_id, RouteReminder.type, RouteReminder.due_date
+                ).where(RouteReminder.placement_id.in_({d.placement_id for d in due}))
+            )
+        ).all()
+    }
     fresh: dict[int, list[DueMeeting]] = defaultdict(list)
     insert = dialect_insert(session)
-    for due in await due_route_meetings(session, placements, now, rules):
+    for item in due:
+        if (item.placement_id, item.type, item.due.date()) in reminded:
+            continue  # told before (the usual case, every beat until it is planned)
         added = await session.scalar(
             insert(RouteReminder)
             .values(
-                placement_id=due.placement_id,
-                type=due.type,
-                due_date=due.due.date(),
+                placement_id=item.placement_id,
+                type=item.type,
+                due_date=item.due.date(),
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["placement_id", "type", "due_date"])
             .returning(RouteReminder.id)
         )
         if added is not None:
-            fresh[by_id[due.placement_id].begeleider_id].append(due)
+            fresh[by_id[item.placement_id].begeleider_id].append(item)
     queued = 0
     for staff_id, items in fresh.items():
         link = await staff_link(session, staff_id)
@@ -869,14 +905,14 @@ async def _plan_route_due(
         )
         queued += await enqueue(
             session,
-            key=f"route_due:{link.person_id}:{now.isoformat()}",
+            key=f"route_due:{staff_id}:{now.isoformat()}",  # per staff role: one per page
             person_id=link.person_id,
             kind="route_due",
             say=say,
             due_at=out_of_quiet_hours(now, link.time_zone, checkin_rules.quiet),
             now=now,
         )
-    return queued
+    return page_of(begeleiders, size, queued)
 
 
 async def _plan_questionnaires(

@@ -7,12 +7,14 @@ Which tips exist per role and phase is data here; each tip's text is a template
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.checkins import CheckinRules, is_paused
+from flows.checkins import CheckinRules, active_participants
 from flows.outbox import enqueue
+from flows.planning import PAGE_SIZE, Page, page_of
 from flows.replies import Say
 from flows.schedule import (
     at_local,
@@ -23,7 +25,7 @@ from flows.schedule import (
     week_key,
     week_number,
 )
-from storage.models import Participant, Person, Phase, Placement, Role, TelegramLink
+from storage.models import OutboxMessage, Phase, Role
 
 TIPS: dict[tuple[Role, Phase], tuple[str, ...]] = {
     (Role.OUDER, Phase.INSTALLATIEFASE): ("ouder_vertel_iets", "ouder_vragen_opschrijven"),
@@ -50,37 +52,45 @@ def tip_for(role: Role, phase: Phase, day: dt.date) -> str | None:
     return tips[(week // 2) % len(tips)]
 
 
-async def plan(session: AsyncSession, now: dt.datetime, rules: CheckinRules) -> int:
-    """Queue this fortnight's tip for each participant whose moment has come."""
-    rows = await session.execute(
-        select(Participant, Person, TelegramLink, Placement)
-        .join(Person, Participant.person_id == Person.id)
-        .join(TelegramLink, TelegramLink.person_id == Person.id)
-        .join(Placement, Placement.id == Participant.placement_id)
-        .where(Placement.phase != Phase.AFGESLOTEN, TelegramLink.reachable.is_(True))
-    )
-    queued = 0
-    for participant, person, link, placement in rows:
-        if is_paused(person, now) or now - participant.joined_at < SETTLE_IN:
+async def plan(
+    session: AsyncSession,
+    now: dt.datetime,
+    rules: CheckinRules,
+    after: int = 0,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Queue this fortnight's tip for the participants (one page) whose moment has come."""
+    rows = await active_participants(session, now, after, size)
+    tips: dict[str, tuple[Row[Any], str, dt.datetime]] = {}
+    for row in rows:
+        if now - row.joined_at < SETTLE_IN:
             continue
-        weekday, at = checkin_moment(participant.role, person.checkin_weekday, person.checkin_time)
-        today = local_date(now, link.time_zone)
+        weekday, at = checkin_moment(row.role, row.checkin_weekday, row.checkin_time)
+        today = local_date(now, row.time_zone)
         due_day = monday_of(today) + dt.timedelta(days=(weekday + DAYS_AFTER_CHECKIN) % 7)
-        due = at_local(due_day, at, link.time_zone)
+        due = at_local(due_day, at, row.time_zone)
         if due > now or now - due > rules.send_late_until:
             continue
-        tip = tip_for(participant.role, placement.phase, due_day)
-        if tip is None:
-            continue
+        tip = tip_for(row.role, row.phase, due_day)
+        if tip is not None:
+            tips[f"prompt:{row.id}:{week_key(due_day)}"] = (row, tip, due)
+    if tips:  # leave out what was queued in an earlier beat (most of them, most beats)
+        queued_before = await session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.key.in_(list(tips)))
+        )
+        for key in queued_before:
+            del tips[key]
+    queued = 0
+    for key, (row, tip, due) in tips.items():
         queued += await enqueue(
             session,
-            key=f"prompt:{participant.id}:{week_key(due_day)}",
-            person_id=person.id,
+            key=key,
+            person_id=row.person_id,
             kind="prompt",
-            say=Say(f"prompt/{tip}", {"name": person.first_name, "youth": placement.youth_name}),
-            due_at=out_of_quiet_hours(due, link.time_zone, rules.quiet),
+            say=Say(f"prompt/{tip}", {"name": row.first_name, "youth": row.youth_name}),
+            due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
             expires_at=due + rules.send_late_until,
             now=now,
-            placement_id=placement.id,
+            placement_id=row.placement_id,
         )
-    return queued
+    return page_of([row.id for row in rows], size, queued)

@@ -65,6 +65,7 @@ NOON = dt.datetime(2026, 3, 5, 11, 0, tzinfo=UTC)
 ZONE = "Europe/Amsterdam"
 BEGELEIDER_CHAT = 1001
 FIRST_CHAT = 100_000
+PLACEMENTS_PER_BEGELEIDER = 20
 
 
 @dataclass
@@ -82,8 +83,11 @@ async def seed(
     zone: str = ZONE,
     first_chat: int = FIRST_CHAT,
     begeleider_on_telegram: bool = True,
+    per_placement: int | None = None,
 ) -> Seeded:
-    """One begeleider and one placement with `count` ouders whose check-in moment is `now`.
+    """One begeleider and one placement with `count` ouders whose check-in moment is `now`
+    (or, with `per_placement`, as many placements as it takes, each with that many ouders, and
+    a begeleider for every 20 placements).
 
     Bulk inserts (not the onboarding flow): the fan-out is what is tested here.
     """
@@ -123,21 +127,53 @@ async def seed(
             )
             .returning(StaffMember.id)
         )
-        placement = await session.scalar(
-            insert(Placement)
-            .values(
-                organisation_id=organisation,
-                youth_name="Sam",
-                gezinshuis_name="De Linde",
-                phase=Phase.STABILISATIEFASE,
-                phase_since=week_ago,
-                start_date=week_ago.date(),
-                begeleider_id=staff,
-                created_at=week_ago,
+        size = per_placement or count
+        count_placements = len(range(0, count, size))
+        begeleiders = [staff]
+        if per_placement is not None and count_placements > PLACEMENTS_PER_BEGELEIDER:
+            # As in life: each begeleider has a caseload; the others are not on Telegram.
+            others = list(
+                await session.scalars(
+                    insert(Person).returning(Person.id, sort_by_parameter_order=True),
+                    [
+                        {"first_name": f"Begeleider{n}", "created_at": week_ago}
+                        for n in range(count_placements // PLACEMENTS_PER_BEGELEIDER)
+                    ],
+                )
             )
-            .returning(Placement.id)
+            begeleiders += list(
+                await session.scalars(
+                    insert(StaffMember).returning(StaffMember.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "organisation_id": organisation,
+                            "person_id": person,
+                            "role": Role.BEGELEIDER,
+                            "created_at": week_ago,
+                        }
+                        for person in others
+                    ],
+                )
+            )
+        placements = list(
+            await session.scalars(
+                insert(Placement).returning(Placement.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "organisation_id": organisation,
+                        "youth_name": "Sam",
+                        "gezinshuis_name": "De Linde",
+                        "phase": Phase.STABILISATIEFASE,
+                        "phase_since": week_ago,
+                        "start_date": week_ago.date(),
+                        "begeleider_id": begeleiders[n // PLACEMENTS_PER_BEGELEIDER],
+                        "created_at": week_ago,
+                    }
+                    for n in range(count_placements)
+                ],
+            )
         )
-        assert placement is not None
+        placement = placements[0]
         people = list(
             await session.scalars(
                 insert(Person).returning(Person.id, sort_by_parameter_order=True),
@@ -172,12 +208,12 @@ async def seed(
             insert(Participant),
             [
                 {
-                    "placement_id": placement,
+                    "placement_id": placements[index // size],
                     "person_id": person,
                     "role": Role.OUDER,
                     "joined_at": week_ago,
                 }
-                for person in people
+                for index, person in enumerate(people)
             ],
         )
     return Seeded(placement, BEGELEIDER_CHAT, chats)
