@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import statistics
@@ -57,7 +58,7 @@ from bot.sandbox import Sandbox
 from bot.updates import PerPersonOrder
 from flows.settings import RouteSettings
 from storage.db import Database
-from tests.e2e.test_delivery import NOON, TOKEN, people_in, seed
+from tests.e2e.test_delivery import BEGELEIDER_CHAT, FIRST_CHAT, NOON, TOKEN, people_in, seed
 
 PEOPLE = 200
 PRESSES_EACH = 10
@@ -106,9 +107,9 @@ async def _echo_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await message.reply_text(message.text or "?")
 
 
-def echo_application(sandbox: Sandbox, *, per_person: bool = False) -> AnyApplication:
+def echo_application(base_url: str, *, per_person: bool = False) -> AnyApplication:
     """PTB's defaults (one update at a time), or with the update processor bot/app.py uses."""
-    builder = Application.builder().token(TOKEN).base_url(sandbox.base_url)
+    builder = Application.builder().token(TOKEN).base_url(base_url)
     if per_person:
         builder = builder.concurrent_updates(PerPersonOrder())
     application = builder.build()
@@ -221,7 +222,7 @@ async def running_bot(
         else:
             for chat in chats:
                 sandbox.person(chat, f"Ouder{chat}", started=True)
-            application = echo_application(sandbox, per_person=echo_per_person)
+            application = echo_application(sandbox.base_url, per_person=echo_per_person)
             prepare = echo_prepare
         if db is not None:
             await start_polling(application, poll_timeout=5)
@@ -351,6 +352,119 @@ async def latency(db: Database, rate: float, seconds: float) -> list[float]:
         return [replied[q] - t for q, t in injected.items() if q in replied]
 
 
+# --- The sandbox in a process of its own (--sandbox-process) ---------------------------------
+
+
+def targets_in(sandbox: Sandbox, chats: list[int]) -> Target:
+    """Each person's last message with buttons, and the buttons to cycle through on it."""
+    ids, choices = {}, {}
+    for chat in chats:
+        message = sandbox.person(chat, "?").last
+        ids[chat] = message.message_id
+        choices[chat] = [
+            d
+            for row in message.buttons
+            for label, d in row
+            if isinstance(d, str) and SKIP_LABEL not in label
+        ]
+    return Target(ids, choices)
+
+
+async def serve(count: int) -> None:
+    """Child process: a sandbox with the people; on each 'burst' line, press and report."""
+    chats = list(range(FIRST_CHAT, FIRST_CHAT + count))
+    async with Sandbox(token=TOKEN, quiet_period=0.05, flood_limits=False) as sandbox:
+        sandbox.person(BEGELEIDER_CHAT, "Bea", started=True)
+        for chat in chats:
+            sandbox.person(chat, f"Ouder{chat}", started=True)
+        print(sandbox.base_url, flush=True)
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "burst":
+            target = targets_in(sandbox, chats)
+            before, calls_before = answered(sandbox), len(sandbox.calls)
+            started = time.time()
+            for n in range(PRESSES_EACH):
+                for chat in chats:
+                    press(sandbox, target, chat, n)
+            await until_answered(sandbox, before + PRESSES_EACH * len(chats))
+            calls = sandbox.calls[calls_before:]
+            answers = [c.time for c in calls if c.method == "answerCallbackQuery"]
+            result = {
+                "presses": PRESSES_EACH * len(chats),
+                "seconds": max(answers) - started,
+                "answered": len(answers),
+                "errors": sum(1 for c in calls if not c.ok),
+            }
+            print(json.dumps(result), flush=True)
+
+
+async def burst_apart(name: str, db: Database | None, echo_per_person: bool = False) -> Burst:
+    """The same burst with the sandbox in a child process (as Telegram is not on our CPU)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.conversation",
+        "--serve",
+        str(PEOPLE),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        base_url = (await process.stdout.readline()).decode().strip()
+        assert base_url.startswith("http"), "the sandbox process did not start"
+        if db is not None:
+            await seed(db, PEOPLE, now=NOON)
+            application = build_application(
+                token=TOKEN,
+                db=db,
+                route=RouteSettings(),
+                base_url=base_url,
+                clock=FakeClock(NOON),
+                clock_jobs=False,
+                messages_per_second=10_000,
+            )
+            await start_polling(application, poll_timeout=5)
+            await plan(application)
+            await deliver(application)
+        else:
+            application = echo_application(base_url, per_person=echo_per_person)
+            await start_plain(application)
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=f"e:{label}") for label in "abc"]]
+            )
+            for chat in range(FIRST_CHAT, FIRST_CHAT + PEOPLE):
+                await application.bot.send_message(chat, "Kies", reply_markup=markup)
+        try:
+            process.stdin.write(b"burst\n")
+            await process.stdin.drain()
+            result = json.loads(await process.stdout.readline())
+        finally:
+            await stop_polling(application)
+    finally:
+        process.stdin.close()
+        await process.wait()
+    return Burst(name, result["presses"], result["seconds"], result["answered"], result["errors"])
+
+
+async def apart(folder: Path, postgres: bool) -> None:
+    print("\nthe sandbox in a process of its own (Telegram is not on the bot's CPU either):")
+    echo = await burst_apart("(c) echo bot (bare PTB)", None)
+    echo_pp = await burst_apart("(d) echo bot, per person", None, echo_per_person=True)
+    results = []
+    async with sqlite_database(folder, "apart") as db:
+        results.append(await burst_apart("(a) samenopvoeden SQLite", db))
+    if postgres:
+        async with postgres_database() as db:
+            results.append(await burst_apart("(b) samenopvoeden PostgreSQL", db))
+    for result in [*results, echo, echo_pp]:
+        print(ratio_line(result, echo))
+    print("vs (d), the echo bot handling updates the way samenopvoeden does:")
+    for result in results:
+        print(ratio_line(result, echo_pp), flush=True)
+
+
 # --- Profile summary --------------------------------------------------------------------------
 
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -468,6 +582,9 @@ async def main(args: argparse.Namespace) -> None:
         for result in results:
             print(ratio_line(result, echo_pp))
 
+        if args.apart:
+            await apart(folder, args.postgres)
+
         if args.profile:
             from pyinstrument import Profiler
 
@@ -503,8 +620,11 @@ if __name__ == "__main__":
     parser.add_argument("--no-latency", dest="latency", action="store_false")
     parser.add_argument("--rate", type=float, default=50.0, help="latency run: updates/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency run: duration")
+    parser.add_argument("--no-apart", dest="apart", action="store_false")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--top", type=int, default=12, help="profile lines per list")
     parser.add_argument("--profile-html", help="also write pyinstrument's HTML report here")
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    asyncio.run(serve(arguments.serve) if arguments.serve else main(arguments))

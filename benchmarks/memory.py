@@ -74,11 +74,22 @@ def read(pid: int, importtime_log: Path) -> Reading:
     return Reading(fields["VmRSS"], fields["VmHWM"], imported, mapped)
 
 
+def daytime_zone(now: dt.datetime) -> str:
+    """A time zone where it is daytime now: the run uses the real clock, and nothing is sent
+    during quiet hours (21:30-08:00 local)."""
+    for offset in range(0, 24):
+        hours = offset if offset <= 14 else offset - 24  # UTC-9 .. UTC+14
+        if 10 <= (now.hour + hours) % 24 < 18:
+            return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"  # POSIX signs are reversed
+    raise AssertionError("unreachable")
+
+
 async def seed_file(path: Path, count: int, now: dt.datetime) -> Seeded:
     db = Database(f"sqlite:///{path}")
     try:
         await db.upgrade()
-        due = await seed(db, min(count, DUE_NOW), now=now)
+        zone = daytime_zone(now)
+        due = await seed(db, min(count, DUE_NOW), now=now, zone=zone)
         if count > DUE_NOW:
             async with db.session() as session:  # organisation names are unique
                 await session.execute(update(Organisation).values(name="Due now"))
@@ -87,6 +98,7 @@ async def seed_file(path: Path, count: int, now: dt.datetime) -> Seeded:
                 db,
                 count - DUE_NOW,
                 now=now + dt.timedelta(days=3),
+                zone=zone,
                 first_chat=FIRST_CHAT + 1_000_000,
                 begeleider_on_telegram=False,
                 per_placement=2,  # as in life: two ouders per youth
@@ -94,6 +106,12 @@ async def seed_file(path: Path, count: int, now: dt.datetime) -> Seeded:
         return due
     finally:
         await db.dispose()
+
+
+def print_errors(log: Path) -> None:
+    """What the bot process said on stderr (besides the import times)."""
+    lines = [x for x in log.read_text(errors="replace").splitlines() if "import time:" not in x]
+    print("\n".join(lines[-40:]), file=sys.stderr)
 
 
 async def wait_until(condition: Callable[[], object], within: float, what: str) -> None:
@@ -136,11 +154,15 @@ async def run(count: int, folder: Path) -> tuple[Reading, Reading, float, float]
         try:
             await wait_until(lambda: sandbox.calls_to("getUpdates"), 60, "the bot never polled")
             polling = time.monotonic()
-            await wait_until(
-                lambda: all(p.bot_messages and p.last.buttons for p in people),
-                120,
-                "the check-ins were not all sent",
-            )
+            try:
+                await wait_until(
+                    lambda: all(p.bot_messages and p.last.buttons for p in people),
+                    120,
+                    "the check-ins were not all sent",
+                )
+            except TimeoutError:
+                print_errors(log)
+                raise
             await asyncio.sleep(max(0.0, polling + IDLE_AFTER - time.monotonic()))
             idle = read(process.pid, log)
 
