@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def async_url(url: str) -> str:
@@ -40,27 +41,40 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work while one writer commits; the busy timeout waits instead of failing.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_on_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers work while one writer commits; the busy timeout waits instead of
+        # failing. Generous by default, because several people's updates are handled at once
+        # (bot/updates.py) and a writer that waits on a busy event loop can hold the lock for
+        # seconds: better a slow reply than a lost answer.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 class Database:
     """One engine and its session factory; create it inside the event loop that uses it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if not is_sqlite(self.url):
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if is_sqlite(self.url):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+            on_connect = _sqlite_on_connect(sqlite_busy_timeout_ms)
+            event.listen(self.engine.sync_engine, "connect", on_connect)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

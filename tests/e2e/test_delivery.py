@@ -518,9 +518,11 @@ async def test_a_database_locked_for_a_while_delays_delivery_but_loses_nothing(
     count = 40
     clock = FakeClock(NOON)
     seeded = await seed(db, count, now=NOON)
+    # The same file with a short busy timeout, so the test need not outwait the default.
+    impatient = Database(db.url, sqlite_busy_timeout_ms=2_000)
 
     def hold_the_write_lock(seconds: float) -> None:
-        """Another writer (a long planning transaction, say), past SQLite's 5 s busy timeout."""
+        """Another writer (a long planning transaction, say), past the busy timeout."""
         other = sqlite3.connect(path, timeout=10)
         try:
             other.execute("BEGIN IMMEDIATE")
@@ -531,13 +533,14 @@ async def test_a_database_locked_for_a_while_delays_delivery_but_loses_nothing(
 
     async with Sandbox(token=TOKEN, quiet_period=0.05) as sandbox:
         people_in(sandbox, seeded)
-        async with running(sandbox, db, clock, messages_per_second=20) as app:
+        async with running(sandbox, impatient, clock, messages_per_second=20) as app:
             assert await plan(app) == count
             delivering = asyncio.create_task(deliver(app))
             await wait_until(lambda: sent_ok(sandbox) >= 5, 10, "the fan-out started")
-            await asyncio.to_thread(hold_the_write_lock, 6.0)
+            await asyncio.to_thread(hold_the_write_lock, 3.0)
             report = await delivering
         got = received(sandbox, seeded.chats)
+    await impatient.dispose()
     assert "database error, trying again" in caplog.text
     assert report.sent == count
     assert got == Counter(dict.fromkeys(seeded.chats, 1))
