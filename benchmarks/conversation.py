@@ -14,6 +14,7 @@ Throughput = presses / (last answerCallbackQuery seen - injection). The same bur
 bot (answers the query and edits the message; PTB's defaults: one update at a time) and (d) the
 same echo bot with the update processor samenopvoeden uses (different people side by side, each
 person's updates in order, bot/updates.py); (a) and (b) are printed as a ratio to (c) and to (d).
+(a1) is (a) with SAMENOPVOEDEN_UPDATES_AT_ONCE=1: with no network to wait on, that is fastest.
 
 Then a pyinstrument profile of (a), summed per function of our own code, and the latency of
 samenopvoeden on SQLite under a steady stream (default 50 presses/s for 20 s): from injection to
@@ -55,7 +56,7 @@ from benchmarks.fanout import machine
 from bot.app import build_application, deliver, plan, start_polling, stop_polling
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
-from bot.updates import PerPersonOrder
+from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows.settings import RouteSettings
 from storage.db import Database
 from tests.e2e.test_delivery import BEGELEIDER_CHAT, FIRST_CHAT, NOON, TOKEN, people_in, seed
@@ -195,7 +196,10 @@ Prepare = Callable[[AnyApplication, Sandbox, list[int]], Awaitable[Target]]
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    db: Database | None, count: int, echo_per_person: bool = False
+    db: Database | None,
+    count: int,
+    echo_per_person: bool = False,
+    at_once: int = CONCURRENT_UPDATES,
 ) -> AsyncIterator[tuple[Sandbox, AnyApplication, Target, list[int]]]:
     """Seed (for ours), start the sandbox and the bot, and send the messages to press on."""
     async with contextlib.AsyncExitStack() as stack:
@@ -217,6 +221,7 @@ async def running_bot(
                 clock=FakeClock(NOON),
                 clock_jobs=False,
                 messages_per_second=10_000,
+                updates_at_once=at_once,
             )
             prepare: Prepare = ours_prepare
         else:
@@ -268,9 +273,14 @@ async def until_answered(sandbox: Sandbox, total: int, within: float = 600.0) ->
 
 
 async def burst(
-    name: str, db: Database | None, profile: Any = None, echo_per_person: bool = False
+    name: str,
+    db: Database | None,
+    profile: Any = None,
+    echo_per_person: bool = False,
+    at_once: int = CONCURRENT_UPDATES,
 ) -> Burst:
-    async with running_bot(db, PEOPLE, echo_per_person) as (sandbox, _application, target, chats):
+    bot = running_bot(db, PEOPLE, echo_per_person, at_once)
+    async with bot as (sandbox, _application, target, chats):
         before = answered(sandbox)
         calls_before = len(sandbox.calls)
         sql: collections.Counter[str] = collections.Counter()
@@ -566,6 +576,8 @@ async def main(args: argparse.Namespace) -> None:
         echo_pp = await burst("(d) echo bot, per person", None, echo_per_person=True)
         async with sqlite_database(folder, "burst") as db:
             results.append(await burst("(a) samenopvoeden SQLite", db))
+        async with sqlite_database(folder, "one") as db:
+            results.append(await burst("(a1) SQLite, 1 at a time", db, at_once=1))
         if args.postgres:
             try:
                 async with postgres_database() as db:

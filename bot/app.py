@@ -18,7 +18,7 @@ from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
-from bot.updates import PerPersonOrder
+from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, measurement, meetings, prompts
 from flows.checkins import CheckinRules
 from flows.planning import in_pages
@@ -46,6 +46,7 @@ def build_application(
     renderer: Renderer | None = None,
     checkin_rules: CheckinRules | None = None,
     messages_per_second: float = 30.0,
+    updates_at_once: int = CONCURRENT_UPDATES,
     clock_jobs: bool = True,
     read_timeout: float | None = None,
     updater: bool = True,
@@ -64,7 +65,7 @@ def build_application(
             )
         )
         .post_init(_post_init)
-        .concurrent_updates(PerPersonOrder())
+        .concurrent_updates(PerPersonOrder(updates_at_once))
     )
     if base_url:
         builder = builder.base_url(base_url)

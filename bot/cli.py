@@ -91,6 +91,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         base_url=settings.telegram_api_base_url,
         clock=SystemClock(),
         messages_per_second=settings.messages_per_second,
+        updates_at_once=settings.updates_at_once,
         updater=webhook is None,
     )
     if webhook is not None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.updates import CONCURRENT_UPDATES
 from flows.settings import RouteSettings
 from storage.db import async_url
 
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(365, alias="SAMENOPVOEDEN_RETENTION_DAYS", ge=30)
     messages_per_second: float = Field(
         30.0, alias="SAMENOPVOEDEN_MESSAGES_PER_SECOND", gt=0, le=1000
+    )
+    updates_at_once: int = Field(
+        CONCURRENT_UPDATES, alias="SAMENOPVOEDEN_UPDATES_AT_ONCE", ge=1, le=256
     )
     webhook_url: str | None = Field(None, alias="SAMENOPVOEDEN_WEBHOOK_URL")
     webhook_listen: str = Field(
