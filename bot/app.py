@@ -19,7 +19,7 @@ from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
-from flows import checkins, measurement, meetings, prompts
+from flows import checkins, measurement, meetings, prompts, retention
 from flows.checkins import CheckinRules
 from flows.planning import in_pages
 from flows.settings import RouteSettings
@@ -108,6 +108,9 @@ async def plan(application: AnyApplication) -> int:
     meeting_rules = services.meeting_rules
     async with db.session() as session:
         await checkins.tidy(session, now)
+        erased = await retention.purge(session, now, services.route.retention_days)
+    if erased:
+        log.info("retention: erased %d placements closed over the retention period ago", erased)
     queued = await in_pages(db, lambda s, after: checkins.plan_weekly(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: checkins.plan_reminders(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
