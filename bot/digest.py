@@ -17,13 +17,12 @@ from flows import digest as digests
 from flows.digest import Digest
 from flows.outbox import enqueue
 from flows.replies import Say
-from flows.schedule import at_local, local_date, monday_of, week_key
+from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
 from flows.signals import SignalSettings
 from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
 
 TELEGRAM_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
-DIGEST_WEEKDAY, DIGEST_TIME = 0, dt.time(8, 30)  # default: Monday 08:30 local
 
 
 def telegram_length(text: str) -> int:
@@ -127,7 +126,8 @@ async def plan_weekly(
     now: dt.datetime,
     signals: SignalSettings | None = None,
 ) -> int:
-    """Queue this week's digest for each begeleider whose Monday 08:30 (local) has come."""
+    """Queue this week's digest for each begeleider whose moment (default Monday 08:30 local)
+    has come; one per local week, also when they move the moment after it came."""
     rows = await session.execute(
         select(Person, TelegramLink, StaffMember.id)
         .join(TelegramLink, TelegramLink.person_id == Person.id)
@@ -142,7 +142,8 @@ async def plan_weekly(
     for person, link, staff_ids in staff_by_person.values():
         zone = link.time_zone
         today = local_date(now, zone)
-        due = at_local(monday_of(today) + dt.timedelta(days=DIGEST_WEEKDAY), DIGEST_TIME, zone)
+        weekday, at = digest_moment(person.digest_weekday, person.digest_time)
+        due = at_local(monday_of(today) + dt.timedelta(days=weekday), at, zone)
         week = week_key(monday_of(today))
         if due > now or now - due > dt.timedelta(days=2):
             continue

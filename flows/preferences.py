@@ -1,4 +1,5 @@
-"""/instellingen: when the weekly questions come, the time zone, and pausing until a date."""
+"""/instellingen: when the weekly questions come (and a begeleider's weekly digest), the time
+zone, and pausing until a date."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from flows.checkins import CheckinRules, is_paused
 from flows.dates import parse_date
 from flows.people import Caller, Me, clear_state, load_me, set_state, tell_begeleiders
 from flows.replies import Button, Outcome, Say
-from flows.schedule import at_local, checkin_moment, local_date
+from flows.schedule import at_local, checkin_moment, digest_moment, local_date
+from storage.models import Role
 
 FLOW = "settings"
 TIME_CHOICES = ("08:00", "12:00", "17:00", "18:00", "19:00", "20:00", "21:00")
@@ -20,6 +22,8 @@ ZONE_CHOICES = (
     "Europe/Amsterdam", "Europe/Brussels", "Europe/London", "America/Curacao",
     "America/Paramaribo",
 )  # fmt: skip
+DIGEST_DAYS = (0, 1, 2, 3, 4)  # Monday to Friday: the digest is for the working week
+DIGEST_TIMES = ("08:00", "08:30", "09:00", "12:00", "17:00")  # outside quiet hours
 PAUSE_DAYS = (7, 14, 30)
 MAX_PAUSE = dt.timedelta(days=366)
 _TIME = re.compile(r"(\d{1,2})(?:[:.u](\d{2}))?(?:\s*uur)?")
@@ -37,9 +41,13 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
         if paused and person.paused_until is not None
         else None
     )
+    begeleider = _is_begeleider(me)
+    digest_weekday, digest_at = digest_moment(person.digest_weekday, person.digest_time)
     rows: list[tuple[Button, ...]] = []
     if roles:
         rows.append((Button("set_day", "in:d"), Button("set_time", "in:t")))
+    if begeleider:
+        rows.append((Button("set_digest_day", "in:od"), Button("set_digest_time", "in:ot")))
     rows.append((Button("set_zone", "in:z"),))
     if roles:
         rows.append(
@@ -54,6 +62,9 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
             "paused": paused,
             "until": until,
             "participant": bool(roles),
+            "begeleider": begeleider,
+            "digest_weekday": digest_weekday,
+            "digest_time": digest_at,
         },
         buttons=tuple(rows),
         edit=edit,
@@ -100,6 +111,26 @@ async def press(
         if chosen is None or not _allowed_time(chosen, rules):
             return out.say("common/button_expired")
         return await _store_time(session, me, chosen, now, out)
+    if what in ("od", "ot") and not _is_begeleider(me):
+        return out.say("common/button_expired")
+    if what == "od" and value is None:
+        buttons = tuple((Button(f"weekday_{d}", f"in:od:{d}"),) for d in DIGEST_DAYS)
+        return out.add(Say("settings/choose_digest_day", buttons=buttons, edit=True))
+    if what == "od" and value is not None and value.isdigit() and int(value) in DIGEST_DAYS:
+        me.person.digest_weekday = int(value)
+        return _saved(out, me, now)
+    if what == "ot" and value is None:
+        buttons = tuple(
+            (Button("clock", f"in:ot:{t.replace(':', '.')}", args={"time": t}),)
+            for t in DIGEST_TIMES
+        )
+        return out.add(Say("settings/choose_digest_time", buttons=buttons, edit=True))
+    if what == "ot" and value is not None:
+        chosen = _read_time(value)
+        if chosen is None or f"{chosen:%H:%M}" not in DIGEST_TIMES:
+            return out.say("common/button_expired")
+        me.person.digest_time = chosen
+        return _saved(out, me, now)
     if what == "z" and value is None:
         await set_state(session, user_id, FLOW, "zone", {}, now)
         buttons = tuple(
@@ -186,6 +217,10 @@ async def _pause(
     until_day = local_date(until, me.link.time_zone) if until else None
     await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
     return _saved(out, me, now, edit=edit)
+
+
+def _is_begeleider(me: Me) -> bool:
+    return bool(me.staff_as(Role.BEGELEIDER))
 
 
 def _saved(out: Outcome, me: Me, now: dt.datetime, *, edit: bool = True) -> Outcome:

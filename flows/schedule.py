@@ -12,6 +12,7 @@ DEFAULT_CHECKIN: dict[Role, tuple[int, dt.time]] = {
     Role.OUDER: (6, dt.time(19, 0)),  # Sunday 19:00
     Role.GEZINSHUISOUDER: (6, dt.time(20, 0)),  # Sunday 20:00
 }
+DEFAULT_DIGEST: tuple[int, dt.time] = (0, dt.time(8, 30))  # the begeleider's: Monday 08:30
 # The hour in which clocks jump or repeat in Europe; nothing is scheduled inside it.
 UNSAFE_HOUR = 2
 
@@ -81,4 +82,10 @@ def out_of_quiet_hours(instant: dt.datetime, zone: str, quiet: QuietHours) -> dt
 def checkin_moment(role: Role, weekday: int | None, at: dt.time | None) -> tuple[int, dt.time]:
     """The person's chosen check-in day and time, or the role's default."""
     default_day, default_time = DEFAULT_CHECKIN[role]
+    return (default_day if weekday is None else weekday, default_time if at is None else at)
+
+
+def digest_moment(weekday: int | None, at: dt.time | None) -> tuple[int, dt.time]:
+    """The begeleider's chosen digest day and time, or Monday 08:30."""
+    default_day, default_time = DEFAULT_DIGEST
     return (default_day if weekday is None else weekday, default_time if at is None else at)

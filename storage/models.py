@@ -128,6 +128,9 @@ class Person(Base):
     # When the weekly check-in comes, in local time; None means the role's default.
     checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
     checkin_time: Mapped[dt.time | None] = mapped_column(Time)
+    # When a begeleider's weekly digest comes, in local time; None means Monday 08:30.
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    digest_time: Mapped[dt.time | None] = mapped_column(Time)
 
     telegram: Mapped[TelegramLink | None] = relationship(
         back_populates="person", cascade="all, delete-orphan", uselist=False

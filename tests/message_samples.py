@@ -105,6 +105,9 @@ BASE: dict[str, Any] = {
 
 BASE.update(
     {
+        "begeleider": True,
+        "digest_weekday": 1,
+        "digest_time": dt.time(9, 0),
         "question": "samenwerken",
         "kind": "faces",
         "number": 1,
@@ -154,11 +157,11 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     ],
     "checkin/thanks": [{"variant": v} for v in range(4)],
     "settings/menu": [
-        {**BASE, "paused": p, "until": u, "participant": part}
-        for p, u, part in (
-            (True, dt.date(2026, 4, 1), True),
-            (True, None, True),
-            (False, None, False),
+        {**BASE, "paused": p, "until": u, "participant": part, "begeleider": b}
+        for p, u, part, b in (
+            (True, dt.date(2026, 4, 1), True, False),
+            (True, None, True, True),
+            (False, None, False, True),
         )
     ],
     "account/paused_notice": [{**BASE, "until": u} for u in (None, dt.date(2026, 4, 1))],

@@ -139,3 +139,47 @@ async def test_quiet_hours_hold_after_downtime(
     # And the check-in of a week that is long gone is not sent at all.
     await at(app, clock, dt.datetime(2026, 3, 18, 12, 0, tzinfo=UTC))
     assert question_count(olga) == 1
+
+
+def digests(person: ChatPerson) -> int:
+    return sum(m.text.startswith("Weekoverzicht ") for m in person.bot_messages)
+
+
+async def test_a_begeleider_moves_the_weekly_overview_to_tuesday_at_nine(
+    app: AnyApplication, pair: tuple[ChatPerson, ChatPerson], db: Database, clock: FakeClock
+) -> None:
+    bea, olga = pair
+    [menu] = await bea.send("/instellingen")
+    assert "Weekoverzicht: elke maandag om 08:30" in menu.text
+    assert "Vragen:" not in menu.text  # she gets no weekly questions herself
+    await bea.click("📅 Dag overzicht")
+    await bea.click("Dinsdag")
+    await bea.click("🕗 Tijd overzicht")
+    replies = await bea.click("09:00")
+    assert "Opgeslagen" in replies[0].text
+    assert "Weekoverzicht: elke dinsdag om 09:00" in bea.last.text
+    # Olga is no begeleider: the overview's buttons, forged, do nothing for her.
+    before = await snapshot(db)
+    [reply] = await olga.click_data("in:od:2", olga.bot_messages[-1].message_id)
+    assert "Deze knop werkt niet meer" in reply.text
+    assert await snapshot(db) == before
+
+    # Monday 9 March 08:30 in Amsterdam (07:30 UTC): nothing; Tuesday 09:00 (08:00 UTC): there.
+    await at(app, clock, dt.datetime(2026, 3, 9, 7, 30, tzinfo=UTC))
+    assert digests(bea) == 0
+    await at(app, clock, dt.datetime(2026, 3, 10, 7, 59, tzinfo=UTC))
+    assert digests(bea) == 0
+    await at(app, clock, dt.datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    assert digests(bea) == 1
+    # Moving it to Friday now does not bring a second one this week.
+    await bea.send("/instellingen")
+    await bea.click("📅 Dag overzicht")
+    await bea.click("Vrijdag")
+    await at(app, clock, dt.datetime(2026, 3, 13, 7, 30, tzinfo=UTC))
+    assert digests(bea) == 1
+    async with db.session() as session:
+        stored = await session.scalar(
+            select(Person).join(TelegramLink).where(TelegramLink.chat_id == bea.user_id)
+        )
+    assert stored is not None
+    assert (stored.digest_weekday, stored.digest_time) == (4, dt.time(9, 0))
