@@ -146,8 +146,13 @@ async def _plan_job(context: Any) -> None:
 
 
 async def _deliver_job(context: Any) -> None:
+    application: AnyApplication = context.application
+    services: Services = application.bot_data["services"]
+    assert services.deliverer is not None  # made in build_application
     try:
-        await deliver(context.application)
+        # python-telegram-bot waits for running jobs when it stops; `running` turns False first,
+        # so a big fan-out stops claiming at once and the stop is prompt.
+        await services.deliverer.run_until_idle(keep_claiming=lambda: application.running)
     except Exception:  # the next beat tries again
         log.exception("delivery failed")
 

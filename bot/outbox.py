@@ -174,14 +174,19 @@ class Deliverer:
             self._limiter = RateLimiter(self.per_second)
         return self._limiter
 
-    async def run_until_idle(self) -> Report:
-        """Send everything that is due now (after any run already busy in this process)."""
+    async def run_until_idle(self, keep_claiming: Callable[[], bool] = lambda: True) -> Report:
+        """Send everything that is due now (after any run already busy in this process).
+
+        Once `keep_claiming()` turns False (the bot is stopping) no more rows are claimed: the
+        sends in flight finish and are recorded, and the rest waits, `pending`, for the next
+        start. So a stop in the middle of a big fan-out takes seconds, not the whole fan-out.
+        """
         if self._running is None:
             self._running = asyncio.Lock()
         async with self._running:
-            return await self._run()
+            return await self._run(keep_claiming)
 
-    async def _run(self) -> Report:
+    async def _run(self, keep_claiming: Callable[[], bool]) -> Report:
         report = Report()
         report.reclaimed = await self._reclaim_stale()
         pending: set[asyncio.Task[_Result]] = set()
@@ -193,7 +198,7 @@ class Deliverer:
                 if any(result.unreachable_chat is not None for result in finished):
                     more_due = True  # recording it queues a notice for the begeleider
                 free = self.concurrency - len(pending)
-                wanted = free if more_due else 0
+                wanted = free if more_due and keep_claiming() else 0
                 # With sends still queued, wait until half the slots are free: one transaction
                 # then records and replaces several (the database is the costly part).
                 if not pending or free >= max(1, self.concurrency // 2):

@@ -312,14 +312,16 @@ async def database(url: str) -> AsyncIterator[Database]:
 
 
 @contextlib.asynccontextmanager
-async def bot_process(sandbox: Sandbox, url: str, log: Path) -> AsyncIterator[Process]:
+async def bot_process(
+    sandbox: Sandbox, url: str, log: Path, rate: int = 100
+) -> AsyncIterator[Process]:
     """`python -m bot run` against the sandbox; killed at the end if the test did not stop it."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": sandbox.base_url,
         "DATABASE_URL": url,
-        "SAMENOPVOEDEN_MESSAGES_PER_SECOND": "100",
+        "SAMENOPVOEDEN_MESSAGES_PER_SECOND": str(rate),
     }
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
@@ -412,6 +414,50 @@ async def test_sigkill_in_the_middle_of_a_fan_out_sends_nothing_twice(tmp_path: 
             assert sandbox.person(chat, "?").bot_messages[0].message_id == message_id
         assert "1/5" in sandbox.person(seeded.chats[0], "?").bot_messages[0].text
         assert sum(got.values()) == sent_ok(sandbox) >= count - len(unknown)
+
+
+async def test_sigterm_in_the_middle_of_a_fan_out_stops_promptly_and_the_rest_follows(
+    tmp_path: Path,
+) -> None:
+    # 600 check-ins at 40/s would take 15 s; a deploy stops the bot after 60 of them.
+    count, rate = 600, 40
+    url = f"sqlite:///{tmp_path / 'fanout.db'}"
+    log = tmp_path / "bot.log"
+
+    def tail() -> str:
+        return log.read_text()[-3000:]
+
+    now = dt.datetime.now(UTC)
+    async with database(url) as db, Sandbox(token=TOKEN, quiet_period=0.1) as sandbox:
+        seeded = await seed(
+            db,
+            count,
+            now=now - dt.timedelta(minutes=1),
+            zone=zone_near_noon(now),
+            begeleider_on_telegram=False,
+        )
+        people_in(sandbox, seeded)
+        async with bot_process(sandbox, url, log, rate=rate) as process:
+            await wait_until(lambda: sent_ok(sandbox) >= 60, 60, "60 check-ins arrived")
+            process.send_signal(signal.SIGTERM)
+            stopping = time.monotonic()
+            assert await asyncio.wait_for(process.wait(), timeout=20) == 0, tail()
+            took = time.monotonic() - stopping
+        arrived = sent_ok(sandbox)
+        assert arrived < count / 2, (
+            f"the stop waited for the fan-out ({arrived} sent in {took:.1f} s)"
+        )
+        # Everything that went out is recorded as sent; nothing is left half-way.
+        assert await outbox_count(db, OutboxStatus.SENDING, OutboxStatus.UNKNOWN) == 0
+        assert await outbox_count(db, OutboxStatus.SENT) == arrived
+        assert await outbox_count(db, OutboxStatus.PENDING) == count - arrived
+
+        async with bot_process(sandbox, url, log, rate=200) as process:
+            await wait_until(lambda: sent_ok(sandbox) >= count, 60, "the rest arrived")
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), timeout=20) == 0, tail()
+        assert received(sandbox, seeded.chats) == Counter(dict.fromkeys(seeded.chats, 1))
+        assert sandbox.bot_errors == [], tail()
 
 
 # --- 2. Telegram fails one send in ten ----------------------------------------------------------
