@@ -119,8 +119,23 @@ def echo_application(base_url: str, *, per_person: bool = False) -> AnyApplicati
     return application
 
 
-async def echo_prepare(application: AnyApplication, sandbox: Sandbox, chats: list[int]) -> Target:
-    """The echo bot sends each person a message with three buttons."""
+def ours_application(
+    db: Database, base_url: str, at_once: int = CONCURRENT_UPDATES
+) -> AnyApplication:
+    return build_application(
+        token=TOKEN,
+        db=db,
+        route=RouteSettings(),
+        base_url=base_url,
+        clock=FakeClock(NOON),
+        clock_jobs=False,
+        messages_per_second=10_000,
+        updates_at_once=at_once,
+    )
+
+
+async def send_echo_buttons(application: AnyApplication, chats: list[int]) -> dict[int, int]:
+    """The echo bot sends each person a message with three buttons; returns the message ids."""
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=f"e:{label}") for label in "abc"]]
     )
@@ -128,25 +143,41 @@ async def echo_prepare(application: AnyApplication, sandbox: Sandbox, chats: lis
     for chat in chats:
         sent = await application.bot.send_message(chat, "Kies", reply_markup=markup)
         ids[chat] = sent.message_id
+    return ids
+
+
+async def send_questions(application: AnyApplication) -> None:
+    """The real planner and deliverer send everyone the check-in's first question."""
+    await plan(application)
+    await deliver(application)
+
+
+async def echo_prepare(application: AnyApplication, sandbox: Sandbox, chats: list[int]) -> Target:
+    ids = await send_echo_buttons(application, chats)
     return Target(ids, {chat: ["e:a", "e:b", "e:c"] for chat in chats})
 
 
 async def ours_prepare(application: AnyApplication, sandbox: Sandbox, chats: list[int]) -> Target:
-    """The real planner and deliverer send everyone the check-in's first question."""
-    await plan(application)
-    await deliver(application)
+    await send_questions(application)
+    target = targets_in(sandbox, chats)
+    for chat in chats:
+        assert target.choices[chat], sandbox.person(chat, "?").last.buttons
+        assert all(d.startswith("ck:") for d in target.choices[chat])
+    return target
+
+
+def targets_in(sandbox: Sandbox, chats: list[int]) -> Target:
+    """Each person's last message with buttons, and the buttons to cycle through on it."""
     ids, choices = {}, {}
     for chat in chats:
         message = sandbox.person(chat, "?").last
-        data = [
+        ids[chat] = message.message_id
+        choices[chat] = [
             d
             for row in message.buttons
             for label, d in row
             if isinstance(d, str) and SKIP_LABEL not in label
         ]
-        assert data, message.buttons
-        assert all(d.startswith("ck:") for d in data), message.buttons
-        ids[chat], choices[chat] = message.message_id, data
     return Target(ids, choices)
 
 
@@ -213,16 +244,7 @@ async def running_bot(
         )
         if db is not None:
             people_in(sandbox, seeded)
-            application = build_application(
-                token=TOKEN,
-                db=db,
-                route=RouteSettings(),
-                base_url=sandbox.base_url,
-                clock=FakeClock(NOON),
-                clock_jobs=False,
-                messages_per_second=10_000,
-                updates_at_once=at_once,
-            )
+            application = ours_application(db, sandbox.base_url, at_once)
             prepare: Prepare = ours_prepare
         else:
             for chat in chats:
@@ -362,22 +384,7 @@ async def latency(db: Database, rate: float, seconds: float) -> list[float]:
         return [replied[q] - t for q, t in injected.items() if q in replied]
 
 
-# --- The sandbox in a process of its own (--sandbox-process) ---------------------------------
-
-
-def targets_in(sandbox: Sandbox, chats: list[int]) -> Target:
-    """Each person's last message with buttons, and the buttons to cycle through on it."""
-    ids, choices = {}, {}
-    for chat in chats:
-        message = sandbox.person(chat, "?").last
-        ids[chat] = message.message_id
-        choices[chat] = [
-            d
-            for row in message.buttons
-            for label, d in row
-            if isinstance(d, str) and SKIP_LABEL not in label
-        ]
-    return Target(ids, choices)
+# --- The sandbox in a process of its own (skipped with --no-apart) -----------------------------
 
 
 async def serve(count: int) -> None:
@@ -426,26 +433,13 @@ async def burst_apart(name: str, db: Database | None, echo_per_person: bool = Fa
         assert base_url.startswith("http"), "the sandbox process did not start"
         if db is not None:
             await seed(db, PEOPLE, now=NOON)
-            application = build_application(
-                token=TOKEN,
-                db=db,
-                route=RouteSettings(),
-                base_url=base_url,
-                clock=FakeClock(NOON),
-                clock_jobs=False,
-                messages_per_second=10_000,
-            )
+            application = ours_application(db, base_url)
             await start_polling(application, poll_timeout=5)
-            await plan(application)
-            await deliver(application)
+            await send_questions(application)
         else:
             application = echo_application(base_url, per_person=echo_per_person)
             await start_plain(application)
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=f"e:{label}") for label in "abc"]]
-            )
-            for chat in range(FIRST_CHAT, FIRST_CHAT + PEOPLE):
-                await application.bot.send_message(chat, "Kies", reply_markup=markup)
+            await send_echo_buttons(application, list(range(FIRST_CHAT, FIRST_CHAT + PEOPLE)))
         try:
             process.stdin.write(b"burst\n")
             await process.stdin.drain()

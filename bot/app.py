@@ -110,7 +110,7 @@ async def plan(application: AnyApplication) -> int:
         await checkins.tidy(session, now)
         erased = await retention.purge(session, now, services.route.retention_days)
     if erased:
-        log.info("retention: erased %d placements closed over the retention period ago", erased)
+        log.info("retention: erased %d placements closed longer than the retention period", erased)
     queued = await in_pages(db, lambda s, after: checkins.plan_weekly(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: checkins.plan_reminders(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
