@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from storage.inline_sqlite import inline_creator
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
 def async_url(url: str) -> str:
@@ -44,9 +47,9 @@ def is_sqlite(url: str) -> bool:
 def _sqlite_on_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers work while one writer commits; the busy timeout waits instead of
-        # failing. Generous by default, because several people's updates are handled at once
-        # (bot/updates.py) and a writer that waits on a busy event loop can hold the lock for
-        # seconds: better a slow reply than a lost answer.
+        # failing. Only another process (the CLI, a migration) can hold the lock while the bot
+        # writes, as the bot's own transactions take turns on one connection; the wait
+        # blocks the event loop, so it is seconds, not more.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -69,7 +72,18 @@ class Database:
     ) -> None:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
-        if not is_sqlite(self.url):
+        if is_sqlite(self.url):
+            # One connection, its calls run on the loop (storage/inline_sqlite.py says why).
+            parsed = make_url(self.url)
+            args, connect_args = parsed.get_dialect()().create_connect_args(parsed)
+            connect_args["check_same_thread"] = False  # the pool may close it from elsewhere
+            kwargs.update(
+                async_creator=inline_creator(args[0], connect_args),
+                poolclass=AsyncAdaptedQueuePool,
+                pool_size=1,
+                max_overflow=0,
+            )
+        else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if is_sqlite(self.url):

@@ -185,6 +185,8 @@ async def test_the_record_is_part_of_the_handlers_transaction(
     server: WebhookServer, sandbox: Sandbox, db: Database, clock: FakeClock
 ) -> None:
     """A delivery waits for one still being handled elsewhere and then changes nothing."""
+    if db.is_sqlite:
+        pytest.skip("two instances need PostgreSQL; on SQLite the transactions take turns")
     sanne = sandbox.person(5, "Sanne")
     for other_commits in (True, False):
         payload = queue_without_delivery(sandbox, sanne, "/start")
