@@ -11,10 +11,11 @@ planner and deliverer; then 2,000 presses (10 each, round-robin over the people)
 question's answer buttons go straight into the sandbox's update queue at once (flood limits off).
 Throughput = presses / (last answerCallbackQuery seen - injection). The same burst is handled by
 (a) samenopvoeden on SQLite, (b) samenopvoeden on PostgreSQL, (c) a bare python-telegram-bot echo
-bot (answers the query and edits the message; PTB's defaults: one update at a time) and (d) the
-same echo bot with the update processor samenopvoeden uses (different people side by side, each
-person's updates in order, bot/updates.py); (a) and (b) are printed as a ratio to (c) and to (d).
-(a1) is (a) with SAMENOPVOEDEN_UPDATES_AT_ONCE=1: with no network to wait on, that is fastest.
+bot (answers the query and edits the message; PTB's defaults: httpx, one update at a time) and
+(d) the same echo bot built as samenopvoeden is (the aiohttp transport of bot/transport.py, and
+different people side by side, each person's updates in order, bot/updates.py); (a) and (b) are
+printed as a ratio to (c), the issue's yardstick, and to (d), which shows what samenopvoeden's
+own work costs on the same plumbing. (a1) is (a) with SAMENOPVOEDEN_UPDATES_AT_ONCE=1.
 
 Then a pyinstrument profile of (a), summed per function of our own code, and the latency of
 samenopvoeden on SQLite under a steady stream (default 50 presses/s for 20 s): from injection to
@@ -56,6 +57,7 @@ from benchmarks.fanout import machine
 from bot.app import build_application, deliver, plan, start_polling, stop_polling
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
+from bot.transport import AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows.settings import RouteSettings
 from storage.db import Database
@@ -108,11 +110,16 @@ async def _echo_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await message.reply_text(message.text or "?")
 
 
-def echo_application(base_url: str, *, per_person: bool = False) -> AnyApplication:
-    """PTB's defaults (one update at a time), or with the update processor bot/app.py uses."""
+def echo_application(base_url: str, *, our_plumbing: bool = False) -> AnyApplication:
+    """PTB's defaults (httpx, one update at a time), or built as bot/app.py builds ours: the
+    aiohttp transport and the per-person update processor."""
     builder = Application.builder().token(TOKEN).base_url(base_url)
-    if per_person:
-        builder = builder.concurrent_updates(PerPersonOrder())
+    if our_plumbing:
+        builder = (
+            builder.concurrent_updates(PerPersonOrder())
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        )
     application = builder.build()
     application.add_handler(CallbackQueryHandler(_echo_button))
     application.add_handler(MessageHandler(filters.TEXT, _echo_text))
@@ -229,7 +236,7 @@ Prepare = Callable[[AnyApplication, Sandbox, list[int]], Awaitable[Target]]
 async def running_bot(
     db: Database | None,
     count: int,
-    echo_per_person: bool = False,
+    echo_ours: bool = False,
     at_once: int = CONCURRENT_UPDATES,
 ) -> AsyncIterator[tuple[Sandbox, AnyApplication, Target, list[int]]]:
     """Seed (for ours), start the sandbox and the bot, and send the messages to press on."""
@@ -249,7 +256,7 @@ async def running_bot(
         else:
             for chat in chats:
                 sandbox.person(chat, f"Ouder{chat}", started=True)
-            application = echo_application(sandbox.base_url, per_person=echo_per_person)
+            application = echo_application(sandbox.base_url, our_plumbing=echo_ours)
             prepare = echo_prepare
         if db is not None:
             await start_polling(application, poll_timeout=5)
@@ -298,10 +305,10 @@ async def burst(
     name: str,
     db: Database | None,
     profile: Any = None,
-    echo_per_person: bool = False,
+    echo_ours: bool = False,
     at_once: int = CONCURRENT_UPDATES,
 ) -> Burst:
-    bot = running_bot(db, PEOPLE, echo_per_person, at_once)
+    bot = running_bot(db, PEOPLE, echo_ours, at_once)
     async with bot as (sandbox, _application, target, chats):
         before = answered(sandbox)
         calls_before = len(sandbox.calls)
@@ -415,7 +422,7 @@ async def serve(count: int) -> None:
             print(json.dumps(result), flush=True)
 
 
-async def burst_apart(name: str, db: Database | None, echo_per_person: bool = False) -> Burst:
+async def burst_apart(name: str, db: Database | None, echo_ours: bool = False) -> Burst:
     """The same burst with the sandbox in a child process (as Telegram is not on our CPU)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -437,7 +444,7 @@ async def burst_apart(name: str, db: Database | None, echo_per_person: bool = Fa
             await start_polling(application, poll_timeout=5)
             await send_questions(application)
         else:
-            application = echo_application(base_url, per_person=echo_per_person)
+            application = echo_application(base_url, our_plumbing=echo_ours)
             await start_plain(application)
             await send_echo_buttons(application, list(range(FIRST_CHAT, FIRST_CHAT + PEOPLE)))
         try:
@@ -455,7 +462,7 @@ async def burst_apart(name: str, db: Database | None, echo_per_person: bool = Fa
 async def apart(folder: Path, postgres: bool) -> None:
     print("\nthe sandbox in a process of its own (Telegram is not on the bot's CPU either):")
     echo = await burst_apart("(c) echo bot (bare PTB)", None)
-    echo_pp = await burst_apart("(d) echo bot, per person", None, echo_per_person=True)
+    echo_pp = await burst_apart("(d) echo bot, our plumbing", None, echo_ours=True)
     results = []
     async with sqlite_database(folder, "apart") as db:
         results.append(await burst_apart("(a) samenopvoeden SQLite", db))
@@ -464,7 +471,7 @@ async def apart(folder: Path, postgres: bool) -> None:
             results.append(await burst_apart("(b) samenopvoeden PostgreSQL", db))
     for result in [*results, echo, echo_pp]:
         print(ratio_line(result, echo))
-    print("vs (d), the echo bot handling updates the way samenopvoeden does:")
+    print("vs (d), the echo bot on samenopvoeden's transport and update processor:")
     for result in results:
         print(ratio_line(result, echo_pp), flush=True)
 
@@ -567,7 +574,7 @@ async def main(args: argparse.Namespace) -> None:
         folder = Path(name)
         results: list[Burst] = []
         echo = await burst("(c) echo bot (bare PTB)", None)
-        echo_pp = await burst("(d) echo bot, per person", None, echo_per_person=True)
+        echo_pp = await burst("(d) echo bot, our plumbing", None, echo_ours=True)
         async with sqlite_database(folder, "burst") as db:
             results.append(await burst("(a) samenopvoeden SQLite", db))
         async with sqlite_database(folder, "one") as db:
@@ -584,7 +591,7 @@ async def main(args: argparse.Namespace) -> None:
             print(ratio_line(result, echo))
         print(ratio_line(echo, echo))
         print(ratio_line(echo_pp, echo), flush=True)
-        print("vs (d), the echo bot handling updates the way samenopvoeden does:")
+        print("vs (d), the echo bot on samenopvoeden's transport and update processor:")
         for result in results:
             print(ratio_line(result, echo_pp))
 

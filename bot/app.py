@@ -18,6 +18,7 @@ from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
+from bot.transport import AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, measurement, meetings, prompts, retention
 from flows.checkins import CheckinRules
@@ -69,8 +70,10 @@ def build_application(
     )
     if base_url:
         builder = builder.base_url(base_url)
-    if read_timeout is not None:
-        builder = builder.read_timeout(read_timeout)
+    # aiohttp instead of python-telegram-bot's default httpx: bot/transport.py says why.
+    builder = builder.request(
+        AiohttpRequest(read_timeout=5.0 if read_timeout is None else read_timeout)
+    ).get_updates_request(AiohttpRequest(connection_pool_size=1))
     if not updater:
         builder = builder.updater(None)
     application = builder.build()

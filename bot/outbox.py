@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +34,7 @@ from bot.clock import Clock
 from bot.delivery import keyboard
 from bot.digest import photo_of
 from bot.render import Renderer
+from bot.transport import never_sent
 from flows.checkins import after_delivery, is_paused
 from flows.outbox import decode_say
 from flows.people import unreachable_notices
@@ -384,11 +384,11 @@ class Deliverer:
             log.error("Telegram refused outbox row %s (%s): %s", row.id, say.template, error)
             return _Result(row, OutboxStatus.FAILED, error=str(error)[:300])
         except TimedOut as error:
-            if _never_sent(error):
+            if never_sent(error):
                 return self._retry(row, now + _backoff(row.attempts), "connect/pool timeout")
             return _Result(row, OutboxStatus.UNKNOWN, error="read/write timeout: may have arrived")
         except NetworkError as error:
-            if _never_sent(error):
+            if never_sent(error):
                 return self._retry(row, now + _backoff(row.attempts), str(error)[:300])
             return _Result(row, OutboxStatus.UNKNOWN, error=f"connection lost: {error}"[:300])
         except TelegramError as error:  # refused for another reason (e.g. the chat migrated)
@@ -476,15 +476,3 @@ def _seconds(value: int | dt.timedelta) -> float:
 
 def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(2 ** max(attempts - 1, 0), 60))
-
-
-def _never_sent(error: NetworkError) -> bool:
-    """True when the request certainly did not reach Telegram (safe to send again).
-
-    An HTTP 5xx answer (no underlying transport error) and connect or pool failures were
-    not processed; a read timeout or a dropped connection may have been (PTB issue #1045).
-    """
-    cause = error.__cause__
-    if cause is None:
-        return not isinstance(error, TimedOut)
-    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

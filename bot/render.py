@@ -78,4 +78,5 @@ def _environment(path: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates do not change while the bot runs: no stat per message
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage.db import Database
 
@@ -75,10 +75,14 @@ async def test_two_writers_of_one_process_take_turns(sqlite_db: Database) -> Non
 async def test_an_error_reaches_the_caller_and_the_connection_goes_on(sqlite_db: Database) -> None:
     async with sqlite_db.session() as session:
         await session.execute(text("INSERT INTO note (id, body) VALUES (1, 'a')"))
-    with pytest.raises(IntegrityError):
+
+    async def two_inserts_the_second_clashing() -> None:
         async with sqlite_db.session() as session:
             await session.execute(text("INSERT INTO note (id, body) VALUES (2, 'b')"))
             await session.execute(text("INSERT INTO note (id, body) VALUES (1, 'again')"))
+
+    with pytest.raises(IntegrityError):
+        await two_inserts_the_second_clashing()
     async with sqlite_db.session() as session:  # rolled back as a whole; the next one works
         count = await session.scalar(text("SELECT count(*) FROM note"))
     assert count == 1
@@ -95,10 +99,14 @@ async def test_isolation_level_and_another_process_holding_the_lock(
     # Another process's write lock past the busy timeout: a clear error, nothing half-written.
     other = sqlite3.connect(tmp_path / "inline.db")
     other.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with sqlite_db.session() as session:
+            await session.execute(text("INSERT INTO note (body) VALUES ('blocked')"))
+
     try:
-        with pytest.raises(Exception, match="database is locked"):
-            async with sqlite_db.session() as session:
-                await session.execute(text("INSERT INTO note (body) VALUES ('blocked')"))
+        with pytest.raises(OperationalError, match="database is locked"):
+            await write()
     finally:
         other.rollback()
         other.close()
