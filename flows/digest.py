@@ -244,19 +244,27 @@ async def _results(
     if not placement_ids:
         return results, statuses
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
-    checkins = list(
-        await session.scalars(
-            select(Checkin).where(
-                Checkin.placement_id.in_(placement_ids),
-                Checkin.kind == CheckinKind.WEEKLY,
-                Checkin.due_at >= start,
-                Checkin.status != CheckinStatus.CANCELLED,
-            )
+    # Plain columns, no ORM objects: these two read most of the rows of a digest, and with a
+    # long history making an object per row was most of a digest's time.
+    checkins = await session.execute(
+        select(
+            Checkin.id,
+            Checkin.placement_id,
+            Checkin.person_id,
+            Checkin.role,
+            Checkin.period,
+            Checkin.status,
+            Checkin.skip_reason,
+        ).where(
+            Checkin.placement_id.in_(placement_ids),
+            Checkin.kind == CheckinKind.WEEKLY,
+            Checkin.due_at >= start,
+            Checkin.status != CheckinStatus.CANCELLED,
         )
     )
-    answers: dict[int, dict[str, Answer]] = defaultdict(dict)
-    for answer in await session.scalars(
-        select(Answer)
+    answers: dict[int, dict[str, tuple[str | None, int | None]]] = defaultdict(dict)
+    for checkin_id, question_id, value, score in await session.execute(
+        select(Answer.checkin_id, Answer.question_id, Answer.value, Answer.score)
         .join(Checkin, Checkin.id == Answer.checkin_id)
         .where(
             Checkin.placement_id.in_(placement_ids),
@@ -265,28 +273,29 @@ async def _results(
             Answer.question_id.in_(["samenwerken", "contact", "spanning"]),
         )
     ):
-        answers[answer.checkin_id][answer.question_id] = answer
-    for checkin in checkins:
-        year, week = checkin.period.split("-W")
+        answers[checkin_id][question_id] = (value, score)
+    for checkin_id, placement_id, person_id, role, period, checkin_status, reason in checkins:
+        year, week = period.split("-W")
         week_start = dt.date.fromisocalendar(int(year), int(week), 1)
-        given = answers.get(checkin.id, {})
-        status = _STATUS.get(checkin.status, "open")
-        results[checkin.placement_id].append(
+        given = answers.get(checkin_id, {})
+        status = _STATUS.get(checkin_status, "open")
+        contact = given["contact"][0] if "contact" in given else None
+        results[placement_id].append(
             WeekResult(
-                person_id=checkin.person_id,
-                role=str(checkin.role),
+                person_id=person_id,
+                role=str(role),
                 week_start=week_start,
                 status=status,
-                collaboration=given["samenwerken"].score if "samenwerken" in given else None,
-                contact=given["contact"].value if "contact" in given else None,
-                tension=given["spanning"].score if "spanning" in given else None,
-                skip_reason=checkin.skip_reason,
+                collaboration=given["samenwerken"][1] if "samenwerken" in given else None,
+                contact=contact,
+                tension=given["spanning"][1] if "spanning" in given else None,
+                skip_reason=reason,
             )
         )
-        statuses[(checkin.placement_id, checkin.person_id, week_start)] = {
+        statuses[(placement_id, person_id, week_start)] = {
             "status": status,
-            "reason": checkin.skip_reason,
-            "contact": given["contact"].value if "contact" in given else None,
+            "reason": reason,
+            "contact": contact,
         }
     return results, statuses
 
