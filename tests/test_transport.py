@@ -61,31 +61,24 @@ async def test_messages_buttons_edits_and_files_arrive_as_sent(sandbox: Sandbox)
     ]
 
 
-async def test_a_read_timeout_may_have_arrived(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize(
+    ("fault", "error", "safe_to_resend"),
+    [
+        ("read_timeout", TimedOut, False),  # processed, answered too late: it may have arrived
+        ("drop", NetworkError, False),  # the connection closed mid-request: it may have arrived
+        ("500", NetworkError, True),  # Telegram answered that it did not process it
+    ],
+)
+async def test_a_failed_call_says_whether_it_may_have_arrived(
+    sandbox: Sandbox, fault: str, error: type[Exception], safe_to_resend: bool
+) -> None:
     sandbox.person(1001, "Bea", started=True)
-    sandbox.inject("sendMessage", "read_timeout", times=1, delay=1.0)
+    sandbox.inject("sendMessage", fault, times=1, delay=1.0)
     async with bot_on(sandbox.base_url, AiohttpRequest(read_timeout=0.3)) as bot:
-        with pytest.raises(TimedOut) as caught:
+        with pytest.raises(error) as caught:
             await bot.send_message(1001, "aangekomen?")
-    assert not never_sent(caught.value)
-
-
-async def test_a_dropped_connection_may_have_arrived(sandbox: Sandbox) -> None:
-    sandbox.person(1001, "Bea", started=True)
-    sandbox.inject("sendMessage", "drop", times=1)
-    async with bot_on(sandbox.base_url) as bot:
-        with pytest.raises(NetworkError) as caught:
-            await bot.send_message(1001, "weg?")
-    assert not never_sent(caught.value)
-
-
-async def test_a_server_error_was_not_processed(sandbox: Sandbox) -> None:
-    sandbox.person(1001, "Bea", started=True)
-    sandbox.inject("sendMessage", "500", times=1)
-    async with bot_on(sandbox.base_url) as bot:
-        with pytest.raises(NetworkError) as caught:
-            await bot.send_message(1001, "nog eens")
-    assert never_sent(caught.value)
+    assert isinstance(caught.value, NetworkError)
+    assert never_sent(caught.value) is safe_to_resend
 
 
 async def test_no_connection_means_never_sent() -> None:
