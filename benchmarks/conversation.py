@@ -53,7 +53,7 @@ from telegram.ext import (
     filters,
 )
 
-from benchmarks.fanout import machine
+from benchmarks.fanout import child_sandbox, machine
 from bot.app import build_application, deliver, plan, start_polling, stop_polling
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
@@ -424,20 +424,9 @@ async def serve(count: int) -> None:
 
 async def burst_apart(name: str, db: Database | None, echo_ours: bool = False) -> Burst:
     """The same burst with the sandbox in a child process (as Telegram is not on our CPU)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.conversation",
-        "--serve",
-        str(PEOPLE),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    try:
-        base_url = (await process.stdout.readline()).decode().strip()
-        assert base_url.startswith("http"), "the sandbox process did not start"
+    async with child_sandbox("benchmarks.conversation", str(PEOPLE)) as (process, base_url):
+        assert process.stdin is not None
+        assert process.stdout is not None
         if db is not None:
             await seed(db, PEOPLE, now=NOON)
             application = ours_application(db, base_url)
@@ -453,9 +442,6 @@ async def burst_apart(name: str, db: Database | None, echo_ours: bool = False) -
             result = json.loads(await process.stdout.readline())
         finally:
             await stop_polling(application)
-    finally:
-        process.stdin.close()
-        await process.wait()
     return Burst(name, result["presses"], result["seconds"], result["answered"], result["errors"])
 
 

@@ -120,14 +120,17 @@ class SandboxProcess:
 
 
 @asynccontextmanager
-async def sandbox_process(seeded: Seeded, rate: int) -> AsyncIterator[SandboxProcess]:
-    """The sandbox in a child process (`--serve`), which stops when its stdin closes."""
+async def child_sandbox(
+    module: str, argument: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`python -m <module> --serve <argument>`: a sandbox in a child process, which prints its
+    base URL first and stops when its stdin closes. Yields the process and that URL."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "benchmarks.fanout",
+        module,
         "--serve",
-        json.dumps({"count": len(seeded.chats), "rate": rate}),
+        argument,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -136,10 +139,18 @@ async def sandbox_process(seeded: Seeded, rate: int) -> AsyncIterator[SandboxPro
     try:
         base_url = (await process.stdout.readline()).decode().strip()
         assert base_url.startswith("http"), "the sandbox process did not start"
-        yield SandboxProcess(base_url)
+        yield process, base_url
     finally:
         process.stdin.close()
         await process.wait()
+
+
+@asynccontextmanager
+async def sandbox_process(seeded: Seeded, rate: int) -> AsyncIterator[SandboxProcess]:
+    """The fan-out's sandbox in a child process (`--serve`)."""
+    options = json.dumps({"count": len(seeded.chats), "rate": rate})
+    async with child_sandbox("benchmarks.fanout", options) as (_process, base_url):
+        yield SandboxProcess(base_url)
 
 
 async def serve(options: dict[str, int]) -> None:
