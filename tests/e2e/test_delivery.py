@@ -289,6 +289,22 @@ def zone_near_noon(now: dt.datetime) -> str:
     return f"Etc/GMT-{offset}" if offset > 0 else f"Etc/GMT+{-offset}"
 
 
+async def seed_due_a_minute_ago(
+    db: Database, sandbox: Sandbox, count: int, now: dt.datetime
+) -> Seeded:
+    """`count` ouders whose weekly moment was a minute ago, in a zone where it is about noon
+    (a bot process runs on the real clock), known to the sandbox."""
+    seeded = await seed(
+        db,
+        count,
+        now=now - dt.timedelta(minutes=1),
+        zone=zone_near_noon(now),
+        begeleider_on_telegram=False,  # her Monday digest would depend on the weekday
+    )
+    people_in(sandbox, seeded)
+    return seeded
+
+
 async def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -352,16 +368,7 @@ async def test_sigkill_in_the_middle_of_a_fan_out_sends_nothing_twice(tmp_path: 
 
     now = dt.datetime.now(UTC)
     async with database(url) as db, Sandbox(token=TOKEN, quiet_period=0.1) as sandbox:
-        # Their weekly moment was a minute ago, in a zone where it is about noon (the process
-        # runs on the real clock).
-        seeded = await seed(
-            db,
-            count,
-            now=now - dt.timedelta(minutes=1),
-            zone=zone_near_noon(now),
-            begeleider_on_telegram=False,  # her Monday digest would depend on the weekday
-        )
-        people_in(sandbox, seeded)
+        seeded = await seed_due_a_minute_ago(db, sandbox, count, now)
         async with bot_process(sandbox, url, log) as process:
             await wait_until(lambda: sent_ok(sandbox) >= 100, 60, "100 check-ins arrived")
             process.kill()  # SIGKILL: no cleanup, no last commit
@@ -429,14 +436,7 @@ async def test_sigterm_in_the_middle_of_a_fan_out_stops_promptly_and_the_rest_fo
 
     now = dt.datetime.now(UTC)
     async with database(url) as db, Sandbox(token=TOKEN, quiet_period=0.1) as sandbox:
-        seeded = await seed(
-            db,
-            count,
-            now=now - dt.timedelta(minutes=1),
-            zone=zone_near_noon(now),
-            begeleider_on_telegram=False,
-        )
-        people_in(sandbox, seeded)
+        seeded = await seed_due_a_minute_ago(db, sandbox, count, now)
         async with bot_process(sandbox, url, log, rate=rate) as process:
             await wait_until(lambda: sent_ok(sandbox) >= 60, 60, "60 check-ins arrived")
             process.send_signal(signal.SIGTERM)
