@@ -262,6 +262,9 @@ class AccessLog(Base):
     actor_label: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
+    # One row per placement seen. No foreign key: the audit trail outlives the placement's
+    # erasure, and a bare number names nobody.
+    placement_id: Mapped[int | None] = mapped_column(index=True)
     at: Mapped[dt.datetime]
 
 
@@ -389,7 +392,7 @@ class Meeting(Base):
     )
     type: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[dt.datetime]
-    location: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(Text)
     status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"))
     planned_by_person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
@@ -476,6 +479,10 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime]
+    # Its payload is blanked as soon as it is delivered (it names an erased person).
+    ephemeral: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the payload (rendered text, images) was blanked; key, status and message id stay.
+    payload_cleared_at: Mapped[dt.datetime | None]
 
 
 class ProcessedUpdate(Base):
