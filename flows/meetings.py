@@ -836,15 +836,17 @@ async def plan_route_due(
 
     A page is a number of begeleiders with all their open placements, so each gets one message.
     """
-    begeleiders = list(
-        await session.scalars(
+    begeleiders = [
+        staff_id
+        for staff_id in await session.scalars(
             select(Placement.begeleider_id)
             .where(Placement.phase != Phase.AFGESLOTEN, Placement.begeleider_id > after)
             .distinct()
             .order_by(Placement.begeleider_id)
             .limit(size)
         )
-    )
+        if staff_id is not None
+    ]
     placements = list(
         await session.scalars(
             select(Placement).where(
@@ -880,8 +882,9 @@ async def plan_route_due(
             .on_conflict_do_nothing(index_elements=["placement_id", "type", "due_date"])
             .returning(RouteReminder.id)
         )
-        if added is not None:
-            fresh[by_id[item.placement_id].begeleider_id].append(item)
+        staff_id = by_id[item.placement_id].begeleider_id
+        if added is not None and staff_id is not None:
+            fresh[staff_id].append(item)
     queued = 0
     for staff_id, items in fresh.items():
         link = await staff_link(session, staff_id)

@@ -109,6 +109,8 @@ async def staff_link(session: AsyncSession, staff_id: int) -> TelegramLink | Non
 
 async def begeleider_recipient(session: AsyncSession, placement: Placement) -> Recipient | None:
     """Where to reach the begeleider of a placement, if they are linked and reachable."""
+    if placement.begeleider_id is None:
+        return None  # a closed placement whose begeleider was erased
     link = await staff_link(session, placement.begeleider_id)
     return recipient(link) if link is not None else None
 

@@ -182,12 +182,13 @@ class Placement(Base):
     phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"))
     phase_since: Mapped[dt.datetime]
     start_date: Mapped[dt.date] = mapped_column(Date)
-    begeleider_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id"))
+    # None only once a closed placement's begeleider was erased.
+    begeleider_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     behandelaar_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     created_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
 
-    begeleider: Mapped[StaffMember] = relationship(foreign_keys=[begeleider_id])
+    begeleider: Mapped[StaffMember | None] = relationship(foreign_keys=[begeleider_id])
     behandelaar: Mapped[StaffMember | None] = relationship(foreign_keys=[behandelaar_id])
     participants: Mapped[list[Participant]] = relationship(
         back_populates="placement", order_by="Participant.id"

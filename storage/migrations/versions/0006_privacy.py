@@ -22,6 +22,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_access_log_placement_id"), ["placement_id"], unique=False
         )
+    # A closed placement outlives its begeleider's erasure (retention runs from its end).
+    with op.batch_alter_table("placement", schema=None) as batch_op:
+        batch_op.alter_column("begeleider_id", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("ephemeral", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -42,6 +45,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("placement", schema=None) as batch_op:
+        batch_op.alter_column("begeleider_id", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("meeting", schema=None) as batch_op:
         batch_op.alter_column(
             "location",
