@@ -11,9 +11,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from flows.names import clean_name
 
 from flows.people import (
     Caller,
@@ -25,6 +28,7 @@ from flows.people import (
     set_state,
 )
 from flows.replies import Button, Outcome, Say
+from flows.roles import Standing, may_take_role
 from flows.settings import RouteSettings
 from storage.models import (
     ConsentDecision,
@@ -43,6 +47,8 @@ from storage.models import (
 # Telegram deep-link payloads allow these characters, up to 64 of them.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_PER_SIDE = 2  # a placement has 1-2 ouders and 1-2 gezinshuisouders
+ORGANISATION_NAME_MAX = 120
+PERSON_NAME_MAX = 64
 
 
 class FlowError(Exception):
@@ -96,8 +102,9 @@ async def create_invite(
 
 async def add_organisation(session: AsyncSession, name: str, now: dt.datetime) -> Organisation:
     """Create an organisation; its name must be new."""
-    name = " ".join(name.split())
-    if not name or len(name) > 120:
+    # Cleaned one longer than allowed, so a name that is too long is refused, not cut.
+    name = clean_name(name, ORGANISATION_NAME_MAX + 1)
+    if not name or len(name) > ORGANISATION_NAME_MAX:
         raise FlowError("the organisation name must be 1-120 characters")
     if await session.scalar(select(Organisation).where(Organisation.name == name)):
         raise FlowError(f"organisation {name!r} exists already")
@@ -120,12 +127,14 @@ async def create_staff_invite(
     if role not in (Role.BEGELEIDER, Role.BEHANDELAAR):
         raise FlowError("staff invites are for begeleider or behandelaar")
     organisation = await session.scalar(
-        select(Organisation).where(Organisation.name == " ".join(organisation_name.split()))
+        select(Organisation).where(
+            Organisation.name == clean_name(organisation_name, ORGANISATION_NAME_MAX + 1)
+        )
     )
     if organisation is None:
         raise FlowError(f"no organisation called {organisation_name!r}; add it first")
-    name = " ".join(name.split())
-    if not name or len(name) > 64:
+    name = clean_name(name, PERSON_NAME_MAX + 1)
+    if not name or len(name) > PERSON_NAME_MAX:
         raise FlowError("the name must be 1-64 characters")
     return await create_invite(
         session,
@@ -161,9 +170,12 @@ async def start(
     if problem is not None:
         return out.say(f"onboarding/{problem}")
     assert invite is not None  # checked by _invite_problem
-    already = _already_in(invite, me)
-    if already:
+    standing = await _standing(session, invite, me)
+    if standing == Standing.HOLDS_IT:
         return out.say("onboarding/invite_already_in", youth=_youth(invite))
+    if standing == Standing.OTHER_ROLE:
+        assert me is not None  # only a known person can hold a role
+        return await _wrong_person(session, out, invite, me, edit=False)
 
     await set_state(
         session, caller.telegram_user_id, "consent", "ask", {"invite_id": invite.id}, now
@@ -194,8 +206,15 @@ async def answer_consent(
     state = await get_state(session, caller.telegram_user_id)
     if state is None or state.flow != "consent" or state.data.get("invite_id") != invite_id:
         return out.add(Say("common/button_expired"))
+    # First, before this transaction writes anything (so two joins cannot deadlock): take the
+    # placement's row lock. Whoever presses a link of this placement at the same moment waits
+    # here, so the roles and counts read below are the truth until this one commits.
+    await _lock_placement_of(session, invite_id)
     invite = await session.scalar(
-        select(Invite).where(Invite.id == invite_id).options(*_INVITE_OPTIONS)
+        select(Invite)
+        .where(Invite.id == invite_id)
+        .options(*_INVITE_OPTIONS)
+        .execution_options(populate_existing=True)
     )
     problem = _invite_problem(invite, me, now)
     if problem is not None:
@@ -218,9 +237,18 @@ async def answer_consent(
         out.close_pressed = True
         return out.say("onboarding/consent_refused")
 
-    full = _side_full(invite)
+    standing = await _standing(session, invite, me)
+    if standing == Standing.HOLDS_IT:
+        return out.add(Say("onboarding/invite_already_in", {"youth": _youth(invite)}, edit=True))
+    if standing == Standing.OTHER_ROLE:
+        assert me is not None  # only a known person can hold a role
+        return await _wrong_person(session, out, invite, me, edit=True)
+    full = await _side_full(session, invite)
     if full:
         return out.add(Say(f"onboarding/{full}", {"youth": _youth(invite)}, edit=True))
+    # One conditional statement decides who gets a single-use link, on any database.
+    if not await _claim(session, invite, me.person.id if me else None, now):
+        return out.add(Say("onboarding/invite_used", edit=True))
 
     if me is None:
         person = Person(first_name=_first_name(invite, caller), created_at=now, paused=False)
@@ -234,11 +262,10 @@ async def answer_consent(
         )
         session.add(person)
         await session.flush()
+        invite.used_by_person_id = person.id  # the claim above could not name them yet
     else:
         person = me.person
     await _take_role(session, invite, person, now)
-    invite.used_at = now
-    invite.used_by_person_id = person.id
     session.add(
         ConsentRecord(
             person_id=person.id,
@@ -276,7 +303,7 @@ async def answer_consent(
 
 # Everything the invite screens show or check, loaded with the invite.
 _INVITE_OPTIONS = (
-    selectinload(Invite.placement).selectinload(Placement.participants),
+    selectinload(Invite.placement),
     selectinload(Invite.organisation),
     selectinload(Invite.created_by),
 )
@@ -305,26 +332,86 @@ def _invite_problem(invite: Invite | None, me: Me | None, now: dt.datetime) -> s
     return None
 
 
-def _already_in(invite: Invite, me: Me | None) -> bool:
-    if me is None:
-        return False
-    if invite.placement is not None and invite.role in (Role.OUDER, Role.GEZINSHUISOUDER):
-        return any(p.placement_id == invite.placement_id for p in me.participations)
-    if invite.placement is not None and invite.role == Role.BEHANDELAAR:
-        return any(s.id == invite.placement.behandelaar_id for s in me.staff_as(Role.BEHANDELAAR))
-    return any(
+async def _standing(session: AsyncSession, invite: Invite, me: Me | None) -> Standing:
+    """Where this person stands towards the invite's role (placement or organisation)."""
+    if invite.placement_id is not None:
+        person_id = me.person.id if me is not None else None
+        return await may_take_role(session, person_id, invite.placement_id, invite.role)
+    if me is not None and any(
         s.organisation_id == invite.organisation_id and s.role == invite.role for s in me.staff
+    ):
+        return Standing.HOLDS_IT
+    return Standing.FREE
+
+
+async def _wrong_person(
+    session: AsyncSession, out: Outcome, invite: Invite, me: Me, *, edit: bool
+) -> Outcome:
+    """Refuse kindly; tell the placement's begeleider that one of its links was misused."""
+    assert invite.placement is not None  # only placement invites can meet another role
+    to = await begeleider_recipient(session, invite.placement)
+    own = to is not None and to.person_id == me.person.id
+    out.add(
+        Say(
+            "onboarding/invite_wrong_person",
+            {"youth": _youth(invite), "own": own},
+            edit=edit,
+        )
+    )
+    if to is not None and not own:
+        # No name: not of who tried, and not of the side they are on.
+        out.add(
+            Say(
+                "onboarding/wrong_person_notice",
+                {"role": str(invite.role), "youth": _youth(invite)},
+                to=to,
+            )
+        )
+    return out
+
+
+async def _lock_placement_of(session: AsyncSession, invite_id: int) -> None:
+    """Lock the row of the invite's placement and reload it (SQLite: its writes take turns)."""
+    await session.execute(
+        select(Placement)
+        .join(Invite, Invite.placement_id == Placement.id)
+        .where(Invite.id == invite_id)
+        .with_for_update(of=Placement)
+        .execution_options(populate_existing=True)
     )
 
 
-def _side_full(invite: Invite) -> str | None:
+async def _side_full(session: AsyncSession, invite: Invite) -> str | None:
+    """Name the template that says this role is taken in the placement, or None."""
     placement = invite.placement
     if placement is None:
         return None
     if invite.role == Role.BEHANDELAAR:
         return "invite_behandelaar_taken" if placement.behandelaar_id is not None else None
-    same_side = [p for p in placement.participants if p.role == invite.role]
-    return "invite_side_full" if len(same_side) >= MAX_PER_SIDE else None
+    same_side = await session.scalar(
+        select(func.count())
+        .select_from(Participant)
+        .where(Participant.placement_id == placement.id, Participant.role == invite.role)
+    )
+    return "invite_side_full" if (same_side or 0) >= MAX_PER_SIDE else None
+
+
+async def _claim(
+    session: AsyncSession, invite: Invite, person_id: int | None, now: dt.datetime
+) -> bool:
+    """Mark the invite used if nobody did yet; True if this press won it."""
+    claimed = await session.scalar(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.used_at.is_(None))
+        .values(used_at=now, used_by_person_id=person_id)
+        .returning(Invite.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed is None:
+        return False
+    set_committed_value(invite, "used_at", now)
+    set_committed_value(invite, "used_by_person_id", person_id)
+    return True
 
 
 async def _take_role(
@@ -358,15 +445,25 @@ async def _take_role(
         session.add(staff)
         await session.flush()
     if invite.placement is not None and invite.role == Role.BEHANDELAAR:
-        invite.placement.behandelaar_id = staff.id
+        set_ = await session.scalar(
+            update(Placement)
+            .where(Placement.id == invite.placement.id, Placement.behandelaar_id.is_(None))
+            .values(behandelaar_id=staff.id)
+            .returning(Placement.id)
+            .execution_options(synchronize_session=False)
+        )
+        if set_ is None:
+            # Cannot happen while the placement row is locked; raising rolls the join back.
+            raise RuntimeError(f"placement {invite.placement.id} got a behandelaar meanwhile")
+        set_committed_value(invite.placement, "behandelaar_id", staff.id)
 
 
 def _first_name(invite: Invite, caller: Caller) -> str:
     # Staff are named by the admin; others by the first word of their Telegram first name.
     if invite.invitee_name:
         return invite.invitee_name
-    words = caller.first_name.split()
-    return words[0][:64] if words else "?"
+    words = clean_name(caller.first_name, PERSON_NAME_MAX).split()
+    return words[0] if words else "?"
 
 
 def _youth(invite: Invite) -> str | None:

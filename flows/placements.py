@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from flows.dates import parse_date
 from flows.invites import create_invite, invite_link
+from flows.names import clean_name
 from flows.people import Caller, Me, clear_state, load_me, set_state
 from flows.replies import Button, Outcome, Say
 from flows.settings import RouteSettings
@@ -67,7 +68,8 @@ async def continue_new(
     """Check one answer of /nieuw: re-ask kindly when it is not usable, else go on."""
     out = Outcome(me.language)
     user_id = me.link.telegram_user_id
-    value = " ".join(text.split())
+    # Hidden characters out; not cut here, so the checks below answer a long name kindly.
+    value = clean_name(text, len(text))
     if step == "youth":
         if len(value) > YOUTH_NAME_MAX or not YOUTH_NAME.fullmatch(value):
             return out.say("placements/bad_youth_name", max=YOUTH_NAME_MAX)

@@ -201,6 +201,10 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "onboarding/welcome_behandelaar": [{**BASE, "youth": y} for y in ("Sam", None)],
     "onboarding/start_known": [{**BASE, "roles": ["begeleider", "behandelaar"]}],
     "onboarding/invite_already_in": [{**BASE, "youth": y} for y in ("Sam", None)],
+    "onboarding/invite_wrong_person": [{**BASE, "own": o} for o in (True, False)],
+    "onboarding/wrong_person_notice": [
+        {**BASE, "role": r} for r in ("ouder", "gezinshuisouder", "behandelaar")
+    ],
     "placements/role_full": [{**BASE, "role": r} for r in ("behandelaar", "gezinshuisouder")],
     "account/erase_blocked": [{**BASE, "count": c} for c in (1, 3)],
     "account/stop_menu": [{"paused": p} for p in (True, False)],
