@@ -28,7 +28,13 @@ from storage.models import (
     StaffMember,
     TelegramLink,
 )
-from tests.e2e.conftest import create_placement, join, join_as_begeleider, snapshot
+from tests.e2e.conftest import (
+    create_placement,
+    join,
+    join_as_begeleider,
+    snapshot,
+    staff_invite_code,
+)
 from tests.e2e.test_delivery import wait_until
 
 YES = "✅ Ja, ik doe mee"
@@ -367,6 +373,31 @@ async def test_three_presses_on_three_behandelaar_links_make_one_behandelaar(
     taken = [p for p in people if any("al een behandelaar" in m.text for m in p.bot_messages)]
     assert len(joined) == 1
     assert len(taken) == 2
+
+
+async def test_six_presses_on_one_staff_link_make_one_begeleider(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    # No placement to lock here: the conditional update of the invite alone decides.
+    code = await staff_invite_code(db, clock)
+    people = await screens(sandbox, [code] * 6, 7001)
+    await press_at_once(sandbox, people)
+
+    async with db.session() as session:
+        staff = list(await session.scalars(select(StaffMember)))
+        persons = await session.scalar(select(func.count()).select_from(Person))
+        given = await session.scalar(
+            select(func.count())
+            .select_from(ConsentRecord)
+            .where(ConsentRecord.decision == ConsentDecision.GIVEN)
+        )
+        invite = await session.scalar(select(Invite))
+    assert len(staff) == 1
+    assert persons == 1
+    assert given == 1
+    assert invite is not None and invite.used_by_person_id == staff[0].person_id
+    used = [p for p in people if any("al gebruikt" in m.text for m in p.bot_messages)]
+    assert len(used) == 5
 
 
 async def _extra_behandelaar_links(db: Database, clock: FakeClock, count: int) -> list[str]:
