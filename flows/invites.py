@@ -17,7 +17,6 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.names import clean_name
-
 from flows.people import (
     Caller,
     Me,

@@ -23,9 +23,7 @@ def clean_name(text: str, max_len: int) -> str:
     for i, char in enumerate(text):
         if char.isspace():
             kept.append(" ")  # newlines and tabs (Cc) become plain spaces, then collapse
-        elif char == _ZWJ and _joins_emoji(text, i):
-            kept.append(char)
-        elif unicodedata.category(char) not in _HIDDEN:
+        elif unicodedata.category(char) not in _HIDDEN or (char == _ZWJ and _joins_emoji(text, i)):
             kept.append(char)
     return " ".join("".join(kept).split())[:max_len].rstrip()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import ScalarResult, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Participant, Placement, Role, StaffMember
@@ -40,8 +40,8 @@ async def roles_held(session: AsyncSession, person_id: int, placement_id: int) -
             (Role.BEHANDELAAR, Placement.behandelaar_id),
         )
     ]
-    rows = await session.execute(union_all(as_participant, *as_staff))
-    return frozenset(Role(str(role)) for (role,) in rows)
+    held: ScalarResult[object] = await session.scalars(union_all(as_participant, *as_staff))
+    return frozenset(Role(str(role)) for role in held)
 
 
 async def may_take_role(

@@ -20,7 +20,6 @@ from storage.models import (
     ConsentRecord,
     ConversationState,
     Invite,
-    OutboxMessage,
     Participant,
     Person,
     Placement,
@@ -103,15 +102,17 @@ async def test_ouder_forwarded_the_behandelaar_link_is_refused_and_the_begeleide
         )
         assert olga_person is not None
         staff = await session.scalar(
-            select(func.count()).select_from(StaffMember).where(
-                StaffMember.person_id == olga_person.id
-            )
+            select(func.count())
+            .select_from(StaffMember)
+            .where(StaffMember.person_id == olga_person.id)
         )
         placement = await session.scalar(select(Placement))
         invite = await session.scalar(select(Invite).where(Invite.role == Role.BEHANDELAAR))
     assert staff == 0
-    assert placement is not None and placement.behandelaar_id is None
-    assert invite is not None and invite.used_at is None  # still there for the real behandelaar
+    assert placement is not None
+    assert placement.behandelaar_id is None
+    assert invite is not None
+    assert invite.used_at is None  # still there for the real behandelaar
 
     [overview] = await olga.send("/overzicht")
     assert "Kees" not in overview.text
@@ -212,7 +213,8 @@ async def test_role_is_checked_again_when_consent_is_pressed(
             select(TelegramLink.person_id).where(TelegramLink.telegram_user_id == 2001)
         )
         sam = await session.scalar(select(Placement).where(Placement.youth_name == "Sam"))
-        assert person_id is not None and sam is not None
+        assert person_id is not None
+        assert sam is not None
         session.add(
             Participant(
                 placement_id=sam.id,
@@ -238,7 +240,8 @@ async def test_role_is_checked_again_when_consent_is_pressed(
             .where(ConsentRecord.person_id == person_id)
         )
     assert sam_roles == [Role.GEZINSHUISOUDER]
-    assert invite is not None and invite.used_at is None
+    assert invite is not None
+    assert invite.used_at is None
     assert given == 1  # only the consent for Lisa
     [notice] = _notices_to(bea)
     assert "Olga" not in notice
@@ -318,8 +321,9 @@ async def test_six_presses_on_one_link_make_one_person_join(
     assert persons == 2  # Bea and the one who joined
     assert links == 2
     winner = participants[0].person_id
-    assert [c.person_id for c in given if c.invite_id == invite.id] == [winner]  # type: ignore[union-attr]
-    assert invite is not None and invite.used_by_person_id == winner
+    assert invite is not None
+    assert invite.used_by_person_id == winner
+    assert [c.person_id for c in given if c.invite_id == invite.id] == [winner]
     joined = [p for p in people if any("Fijn dat je meedoet" in m.text for m in p.bot_messages)]
     used = [p for p in people if any("al gebruikt" in m.text for m in p.bot_messages)]
     assert len(joined) == 1
@@ -395,7 +399,8 @@ async def test_six_presses_on_one_staff_link_make_one_begeleider(
     assert len(staff) == 1
     assert persons == 1
     assert given == 1
-    assert invite is not None and invite.used_by_person_id == staff[0].person_id
+    assert invite is not None
+    assert invite.used_by_person_id == staff[0].person_id
     used = [p for p in people if any("al gebruikt" in m.text for m in p.bot_messages)]
     assert len(used) == 5
 
@@ -433,4 +438,3 @@ async def test_hidden_characters_are_taken_out_of_names(
     assert names == {"Bea", "Kees", "?"}
     assert tim is not None
     assert tim.gezinshuis_name == "De Eik"
-
