@@ -24,7 +24,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.settings import RouteSettings
 from storage.db import Database
-from storage.models import Base, Person, Placement, StaffMember
+from storage.models import Base, ConversationState, Person, Placement, StaffMember
 from tests.e2e.conftest import at, create_placement, join, join_as_begeleider
 
 UTC = dt.UTC
@@ -168,9 +168,11 @@ async def test_erasing_a_participant_leaves_no_trace_of_them(
     # The other side and the placement are untouched.
     other = "Kees" if who == "Olga" else "Olga"
     assert await scan(db, [other], [MARKERS[other]])
-    # Bea's half-made meeting is gone (it listed the erased person); she starts again.
+    # Bea's half-made meeting is gone (it listed the erased person): she starts it again.
+    async with db.session() as session:
+        assert await session.get(ConversationState, 1001) is None
     [reply] = await family.bea.send("kantoor Noord")
-    assert "Olga (ouder)" not in reply.text or who != "Olga"
+    assert "Ik stel nu geen vraag" in reply.text
 
 
 async def test_a_begeleider_of_closed_placements_is_erased_and_retention_follows(
@@ -205,6 +207,9 @@ async def test_a_begeleider_of_closed_placements_is_erased_and_retention_follows
     # A year and a day later the clock purges the placement, whose begeleider is gone.
     await at(app, clock, clock.now() + dt.timedelta(days=366))
     assert await scan(db, ["Olga", "Kees", "Sam"], list(MARKERS.values())) == []
+    async with db.session() as session:
+        assert await session.scalar(select(Placement)) is None
+        assert set(await session.scalars(select(Person.first_name))) == {"Ben"}
 
 
 async def test_retention_purge_leaves_no_trace_with_the_begeleider_who_stays(
