@@ -20,7 +20,7 @@ from bot.outbox import Deliverer, Report
 from bot.render import Renderer
 from bot.transport import AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
-from flows import checkins, measurement, meetings, prompts, retention
+from flows import checkins, housekeeping, measurement, meetings, prompts, retention
 from flows.checkins import CheckinRules
 from flows.planning import in_pages
 from flows.settings import RouteSettings
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PLAN_EVERY = dt.timedelta(seconds=30)
 DELIVER_EVERY = dt.timedelta(seconds=2)
+# Blanking old outbox payloads reads every final row's index entry: once an hour is enough.
+TIDY_EVERY = dt.timedelta(hours=1)
 
 
 def build_application(
@@ -114,6 +116,7 @@ async def plan(application: AnyApplication) -> int:
         erased = await retention.purge(session, now, services.route.retention_days)
     if erased:
         log.info("retention: erased %d placements closed longer than the retention period", erased)
+    await tidy(application, now)
     queued = await in_pages(db, lambda s, after: checkins.plan_weekly(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: checkins.plan_reminders(s, now, rules, after))
     queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
@@ -126,6 +129,23 @@ async def plan(application: AnyApplication) -> int:
         queued += await plan_weekly(session, services.renderer, now)
         queued += await measurement.plan_results(session, now)
     return queued
+
+
+async def tidy(application: AnyApplication, now: dt.datetime) -> None:
+    """Once an hour by the clock: blank old outbox payloads, forget unconsented visitors."""
+    services: Services = application.bot_data["services"]
+    last: dt.datetime | None = application.bot_data.get("tidied_at")
+    if last is not None and last <= now < last + TIDY_EVERY:
+        return
+    async with services.db.session() as session:
+        done = await housekeeping.tidy(session, now, services.route.outbox_keep_days)
+    application.bot_data["tidied_at"] = now
+    if done.payloads_blanked or done.visitors_forgotten:
+        log.info(
+            "housekeeping: blanked %d outbox payloads, forgot %d unconsented visitors",
+            done.payloads_blanked,
+            done.visitors_forgotten,
+        )
 
 
 async def deliver(application: AnyApplication) -> Report:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Amsterdam", alias="SAMENOPVOEDEN_TIMEZONE")
     invite_valid_days: int = Field(14, alias="SAMENOPVOEDEN_INVITE_DAYS", ge=1, le=90)
     retention_days: int = Field(365, alias="SAMENOPVOEDEN_RETENTION_DAYS", ge=30)
+    outbox_keep_days: int = Field(7, alias="SAMENOPVOEDEN_OUTBOX_KEEP_DAYS", ge=1, le=90)
     messages_per_second: float = Field(
         30.0, alias="SAMENOPVOEDEN_MESSAGES_PER_SECOND", gt=0, le=1000
     )
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
             default_timezone=self.timezone,
             invite_valid_days=self.invite_valid_days,
             retention_days=self.retention_days,
+            outbox_keep_days=self.outbox_keep_days,
         )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import JSON, Boolean, and_, bindparam, case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Message
@@ -36,7 +36,7 @@ from bot.digest import photo_of
 from bot.render import Renderer
 from bot.transport import never_sent
 from flows.checkins import after_delivery, is_paused
-from flows.outbox import decode_say
+from flows.outbox import BLANK, FINAL, decode_say, is_blank
 from flows.people import unreachable_notices
 from flows.schedule import QuietHours, out_of_quiet_hours
 from storage.db import Database
@@ -271,7 +271,17 @@ class Deliverer:
                     OutboxMessage.status == OutboxStatus.SENDING,
                     OutboxMessage.lease_until < now,
                 )
-                .values(status=OutboxStatus.UNKNOWN, last_error="lease expired while sending")
+                .values(
+                    status=OutboxStatus.UNKNOWN,
+                    last_error="lease expired while sending",
+                    # An ephemeral row is blanked once final, whatever the outcome.
+                    payload=case(
+                        (OutboxMessage.ephemeral, BLANK_JSON), else_=OutboxMessage.payload
+                    ),
+                    payload_cleared_at=case(
+                        (OutboxMessage.ephemeral, now), else_=OutboxMessage.payload_cleared_at
+                    ),
+                )
                 .returning(OutboxMessage.kind, OutboxMessage.subject_id)
             )
             stale = result.all()
@@ -353,6 +363,8 @@ class Deliverer:
         if later > now and not row.urgent:
             # Quiet hours where the person lives: it goes out when they end (not an attempt).
             return _Result(row, OutboxStatus.PENDING, retry_at=later, deferred=True)
+        if is_blank(row.payload):  # blanked by an erasure while it waited: nothing to send
+            return _Result(row, OutboxStatus.DROPPED, error="payload cleared before sending")
         try:
             say = decode_say(row.payload)
             text = self.renderer.render(recipient.language, say.template, say.context)
@@ -420,6 +432,8 @@ class Deliverer:
                 "b_message_id": None,
                 "b_due_at": None,
                 "b_undo": 0,
+                "b_final": result.status in FINAL,
+                "b_now": now,
             }
             if result.status == OutboxStatus.SENT:
                 outcome |= {"b_sent_at": now, "b_message_id": result.message_id}
@@ -450,6 +464,9 @@ class Deliverer:
 
 
 _OUTBOX = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
+# The blank payload as a bound JSON value (`'{}'`), usable in a CASE on both databases.
+BLANK_JSON = bindparam("blank_payload", BLANK, type_=JSON)
+_BLANK_NOW = and_(_OUTBOX.c.ephemeral, bindparam("b_final", type_=Boolean()))
 _RECORD = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == OutboxStatus.SENDING)
@@ -466,6 +483,12 @@ _RECORD = (
         ),
         due_at=func.coalesce(bindparam("b_due_at", type_=_OUTBOX.c.due_at.type), _OUTBOX.c.due_at),
         attempts=_OUTBOX.c.attempts - bindparam("b_undo", type_=_OUTBOX.c.attempts.type),
+        # An ephemeral row (it names someone just erased) keeps no payload once final.
+        payload=case((_BLANK_NOW, BLANK_JSON), else_=_OUTBOX.c.payload),
+        payload_cleared_at=case(
+            (_BLANK_NOW, bindparam("b_now", type_=_OUTBOX.c.payload_cleared_at.type)),
+            else_=_OUTBOX.c.payload_cleared_at,
+        ),
     )
 )
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows import meetings, preferences
+from flows import erasure, meetings, preferences
 from flows.checkins import OPEN_TEXT_FLOW, CheckinRules, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
@@ -236,7 +236,8 @@ async def stop_choice(
     if choice == "erase!":
         if await _placements_led(session, me):
             return out.add(Say("common/button_expired"))
-        await tell_begeleiders(session, me, "account/erased_notice", out)
+        # Ephemeral: the notice names who left, so its payload goes as soon as it is delivered.
+        await tell_begeleiders(session, me, "account/erased_notice", out, ephemeral=True)
         await erase(session, me, now, settings)
         out.add(Say("account/erased", edit=True))
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
@@ -261,11 +262,24 @@ async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: Route
     """Delete the person and everything that names them; keep only anonymous records."""
     person_id = me.person.id
     staff_ids = [s.id for s in me.staff]
+    # Messages to others, drafts and places that name or quote them (flows/erasure.py).
+    placement_ids = await erasure.placements_of(session, person_id)
+    traces = erasure.Traces(words={me.person.first_name})
+    await erasure.typed_by(session, [person_id], traces)
+    others = await erasure.people_of(session, placement_ids) - {person_id}
+    await erasure.scrub(session, traces, people=others, placement_ids=placement_ids, now=now)
     if staff_ids:
         await session.execute(
             update(Placement)
             .where(Placement.behandelaar_id.in_(staff_ids))
             .values(behandelaar_id=None)
+        )
+        # Only closed placements are left (open ones block the erasure): they stay, without
+        # her, until retention erases them.
+        await session.execute(
+            update(Placement)
+            .where(Placement.begeleider_id.in_(staff_ids))
+            .values(begeleider_id=None)
         )
     await session.execute(delete(Participant).where(Participant.person_id == person_id))
     await session.execute(delete(StaffMember).where(StaffMember.person_id == person_id))
@@ -283,7 +297,9 @@ async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: Route
         .values(created_by_person_id=None)
     )
     await session.execute(
-        update(Invite).where(Invite.used_by_person_id == person_id).values(used_by_person_id=None)
+        update(Invite)
+        .where(Invite.used_by_person_id == person_id)
+        .values(used_by_person_id=None, invitee_name=None)
     )
     await session.execute(
         delete(ConversationState).where(

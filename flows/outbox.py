@@ -13,6 +13,16 @@ from flows.replies import Button, Say
 from storage.db import dialect_insert
 from storage.models import OutboxMessage, OutboxStatus
 
+# A row in one of these states is never sent again: its payload is only kept as a short-lived
+# record of what went out, then blanked (`blank_delivered`).
+FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.DROPPED)
+# What a blanked payload holds. Readers check `is_blank` before decoding.
+BLANK: dict[str, Any] = {}
+
+
+def is_blank(payload: dict[str, Any] | None) -> bool:
+    return not payload or "template" not in payload
+
 
 def encode_say(say: Say) -> dict[str, Any]:
     """A Say as JSON-able data (dates tagged so they come back as dates)."""
@@ -84,6 +94,7 @@ async def enqueue(
     placement_id: int | None = None,
     subject_id: int | None = None,
     urgent: bool = False,
+    ephemeral: bool = False,
 ) -> bool:
     """Add a message unless one with this key exists; return True if it was added."""
     values = {
@@ -97,6 +108,7 @@ async def enqueue(
         "due_at": due_at,
         "expires_at": expires_at,
         "urgent": urgent,
+        "ephemeral": ephemeral,
         "attempts": 0,
         "created_at": now,
     }
@@ -126,6 +138,7 @@ async def enqueue_notice(
         due_at=now,
         now=now,
         urgent=kind == "contact_request",
+        ephemeral=say.ephemeral,
     )
 
 
@@ -148,3 +161,24 @@ async def drop_pending(
     if person_id is not None:
         statement = statement.where(OutboxMessage.person_id == person_id)
     await session.execute(statement.values(status=OutboxStatus.DROPPED))
+
+
+async def blank_delivered(session: AsyncSession, now: dt.datetime, keep_days: int) -> int:
+    """Blank the payload of rows final for longer than `keep_days`; return how many.
+
+    One UPDATE on the (status, due_at) index: a final row's `due_at` is its last attempt (a retry
+    or quiet hours move it), so it is never later than the moment the row became final.
+    """
+    cutoff = now - dt.timedelta(days=keep_days)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(FINAL),
+            OutboxMessage.due_at < cutoff,
+            OutboxMessage.payload_cleared_at.is_(None),
+            (OutboxMessage.sent_at.is_(None)) | (OutboxMessage.sent_at < cutoff),
+        )
+        .values(payload=BLANK, payload_cleared_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -178,7 +178,13 @@ async def unreachable_notices(session: AsyncSession, chat_id: int, now: dt.datet
 
 
 async def tell_begeleiders(
-    session: AsyncSession, me: Me, template: str, out: Outcome, **extra: object
+    session: AsyncSession,
+    me: Me,
+    template: str,
+    out: Outcome,
+    *,
+    ephemeral: bool = False,
+    **extra: object,
 ) -> None:
     """Tell the begeleider of each of this person's placements, neutrally and once each."""
     told: set[int] = set()
@@ -193,4 +199,4 @@ async def tell_begeleiders(
             "youth": participation.placement.youth_name,
             **extra,
         }
-        out.add(Say(template, context, to=to))
+        out.add(Say(template, context, to=to, ephemeral=ephemeral))

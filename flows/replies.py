@@ -51,6 +51,9 @@ class Say:
     document: Document | None = None
     # For messages to someone else: the outbox kind ("contact_request" goes out at once).
     kind: str = "notice"
+    # For messages to someone else: blank the stored payload as soon as it is delivered (it
+    # names someone who was just erased).
+    ephemeral: bool = False
 
 
 @dataclass(frozen=True)

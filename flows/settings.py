@@ -13,4 +13,7 @@ class RouteSettings:
     default_timezone: str = "Europe/Amsterdam"
     invite_valid_days: int = 14
     retention_days: int = 365
+    # Days a delivered (or failed, dropped) outbox row keeps its payload: rendered text, names,
+    # quoted answers, chart images. Key, status, times and Telegram's message id stay as proof.
+    outbox_keep_days: int = 7
     notice_version: str = PRIVACY_NOTICE_VERSION
