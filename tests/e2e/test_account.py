@@ -125,8 +125,9 @@ async def test_erase_after_confirmation_removes_the_person(
     await olga.click("🗑 Mijn gegevens wissen")
     [erased] = await olga.click("Ja, wis alles")
     assert "Je gegevens zijn gewist" in erased.text
-    # She is told who left (two ouders may take part); the outbox keeps no copy (test_erasure).
-    assert bea.last.text.startswith("Olga (ouder bij Sam) doet niet meer mee met de bot")
+    # Told which role left, not who: the erased name is not sent on (data minimisation).
+    assert "Een ouder bij Sam doet niet meer mee met de bot" in bea.last.text
+    assert "Olga" not in bea.last.text
     assert olga.commands == [(c, d) for c, d in olga.commands if c != "nieuw"]
     async with db.session() as session:
         assert (

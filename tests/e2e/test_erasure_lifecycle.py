@@ -100,7 +100,7 @@ async def test_the_erasure_notice_is_blanked_at_once_and_queued_mentions_are_dro
     await olga.send("/stop")
     await olga.click("🗑 Mijn gegevens wissen")
     await olga.click("Ja, wis alles")
-    assert bea.last.text.startswith("Olga (ouder bij Sam) doet niet meer mee")
+    assert bea.last.text.startswith("Een ouder bij Sam doet niet meer mee")
     notices = await rows(db, "notice")
     [erased_notice] = [r for r in notices if r.ephemeral]
     assert erased_notice.status == OutboxStatus.SENT
