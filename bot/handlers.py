@@ -276,7 +276,7 @@ def _arity(args: list[str], *counts: int) -> int:
     return len(args)
 
 
-def _route_button(  # noqa: C901, PLR0911, PLR0912 -- one flat table of button kinds
+def _route_button(
     kind: str, args: list[str], services: Services, route: RouteSettings, username: str
 ) -> Step:
     """Pick the flow step for a button; every number is read by parse_id (range-checked)."""
