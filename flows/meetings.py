@@ -150,6 +150,7 @@ def is_address(place: str) -> bool:
         match[1].lower() not in _NOT_POSTCODE_LETTERS for match in _POSTCODE.finditer(place)
     )
 
+
 LOCATION_MAX = 120
 ROUTE_DUE_LISTED = 15  # one message stays short; the digest lists them all
 BEGELEIDERS_PER_PAGE = 50  # with all their placements: about a thousand

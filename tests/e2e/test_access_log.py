@@ -71,9 +71,7 @@ async def test_25_placements_digest_overview_and_list_log_a_row_per_placement(
 
     await at(app, clock, MONDAY_0830)
     assert any("Weekoverzicht" in m.text for m in bea.bot_messages)
-    assert_one_row_each(
-        await logged(db, "weekly_digest"), placements, seeded.begeleider_person_id
-    )
+    assert_one_row_each(await logged(db, "weekly_digest"), placements, seeded.begeleider_person_id)
 
     replies = await bea.send("/overzicht")
     assert "Weekoverzicht" in replies[0].text
@@ -154,7 +152,8 @@ async def test_mijngegevens_shows_contact_requests_meetings_and_who_looked(
     assert reply.document is not None
     content = reply.document.data.decode("utf-8")
     contact = content.split("CONTACTVRAGEN AAN JE BEGELEIDER\n")[1].split("\n\n")[0]
-    assert contact.startswith("- 2 maart 2026 ") and contact.endswith("UTC, over Sam")
+    assert contact.startswith("- 2 maart 2026 ")
+    assert contact.endswith("UTC, over Sam")
     assert (
         "- Kennismakingsgesprek, donderdag 12 maart om 14:00, waar: Buurthuis De Linde\n"
         "  Jouw antwoord: ik kom (op 2 maart 2026)"

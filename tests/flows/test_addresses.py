@@ -76,4 +76,3 @@ def test_addresses_are_recognised(place: str) -> None:
 @pytest.mark.parametrize("place", PLACES)
 def test_places_without_an_address_pass(place: str) -> None:
     assert not is_address(place)
-
