@@ -152,7 +152,7 @@ async def plan_weekly(
         digest = await digests.build(session, staff_ids, now, zone, signals=signals)
         if not digest.sections:
             continue
-        digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
+        await digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
         for index, text in enumerate(render_parts(renderer, link.language, digest)):
             queued += await _enqueue_part(
                 session, person.id, week, str(index), Say("digest/part", {"html": text}), now

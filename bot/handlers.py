@@ -35,6 +35,7 @@ from flows import (
     preferences,
 )
 from flows import digest as digests
+from flows.callbacks import BadNumber, parse_id, small_number
 from flows.checkins import CheckinRules
 from flows.meetings import MeetingRules
 from flows.outbox import enqueue_notice
@@ -263,68 +264,84 @@ def _button_step(data: str, services: Services) -> Step:
     args = rest.split(":")
     route, username = services.route, services.bot_username
     try:
-        if kind == "cs" and args[0] in ("y", "n"):
-            invite_id, agreed = int(args[1]), args[0] == "y"
-            return lambda s, c, now: invites.answer_consent(s, c, invite_id, agreed, now, route)
-        if kind == "pl":
-            placement_id = int(args[0])
-            return lambda s, c, now: placements.choose_invite_role(s, c, placement_id)
-        if kind == "iv":
-            placement_id, code = int(args[0]), args[1]
-            return lambda s, c, now: placements.make_invite(
-                s, c, placement_id, code, now, route, username
-            )
-        if kind == "st":
-            choice = args[0]
-            return lambda s, c, now: account.stop_choice(s, c, choice, now, route)
-        if kind == "lang":
-            chosen = args[0]
-            return lambda s, c, now: account.set_language(s, c, chosen)
-        if kind == "ck":
-            checkin_id, action = int(args[0]), args[1]
-            value = args[2] if len(args) > 2 else None
-            return lambda s, c, now: checkins.press(s, c, checkin_id, action, value, now)
-        if kind == "in":
-            what, value = args[0], (args[1] if len(args) > 1 else None)
-            rules = services.checkin_rules
-            return lambda s, c, now: preferences.press(s, c, what, value, now, rules)
-        if kind == "fa" and args[0] == "no":
-            return lambda s, c, now: phases.cancelled(s, c)
-        if kind == "fa" and len(args) == 1:
-            placement_id = int(args[0])
-            return lambda s, c, now: phases.confirm(s, c, placement_id, route)
-        if kind == "fa":
-            placement_id, target = int(args[0]), args[1]
-            return lambda s, c, now: phases.move(s, c, placement_id, target, now, route)
-        if kind == "me" and len(args) == 1:
-            placement_id = int(args[0])
-            return lambda s, c, now: measurement.confirm(s, c, placement_id, now)
-        if kind == "me" and args[1] == "go":
-            placement_id = int(args[0])
-            return lambda s, c, now: measurement.send(s, c, placement_id, now)
-        if kind == "mt" and args[0] == "x":
-            return lambda s, c, now: account.cancel(s, c, edit=True)
-        if kind == "mt":
-            rules_m = services.meeting_rules
-            return lambda s, c, now: meetings.press(s, c, args, now, rules_m)
-        if kind == "mv":
-            meeting_id = int(args[0])
-            return lambda s, c, now: meetings.ask_move(s, c, meeting_id, now)
-        if kind == "mc" and len(args) == 1:
-            meeting_id = int(args[0])
-            return lambda s, c, now: meetings.ask_cancel(s, c, meeting_id)
-        if kind == "mc" and args[1] == "y":
-            meeting_id = int(args[0])
-            return lambda s, c, now: meetings.cancel(s, c, meeting_id, now)
-        if kind == "rs":
-            meeting_id, answer = int(args[0]), args[1]
-            return lambda s, c, now: meetings.rsvp(s, c, meeting_id, answer, now)
-        if kind == "cr":
-            placement_id = int(args[0])
-            return lambda s, c, now: contact.request(s, c, placement_id, now)
-    except (IndexError, ValueError):
-        pass
-    return lambda s, c, now: account.expired_button(s, c)
+        return _route_button(kind, args, services, route, username)
+    except (IndexError, ValueError):  # BadNumber is a ValueError
+        return lambda s, c, now: account.expired_button(s, c)
+
+
+def _arity(args: list[str], *counts: int) -> int:
+    """Return how many parts the data has, when that is one of `counts`; else raise."""
+    if len(args) not in counts:
+        raise IndexError(len(args))
+    return len(args)
+
+
+def _route_button(
+    kind: str, args: list[str], services: Services, route: RouteSettings, username: str
+) -> Step:
+    """Pick the flow step for a button; every number is read by parse_id (range-checked)."""
+    if kind == "cs" and _arity(args, 2) and args[0] in ("y", "n"):
+        invite_id, agreed = parse_id(args[1]), args[0] == "y"
+        return lambda s, c, now: invites.answer_consent(s, c, invite_id, agreed, now, route)
+    if kind == "pl" and _arity(args, 1):
+        placement_id = parse_id(args[0])
+        return lambda s, c, now: placements.choose_invite_role(s, c, placement_id)
+    if kind == "iv" and _arity(args, 2):
+        placement_id, code = parse_id(args[0]), args[1]
+        return lambda s, c, now: placements.make_invite(
+            s, c, placement_id, code, now, route, username
+        )
+    if kind == "st" and _arity(args, 1):
+        choice = args[0]
+        return lambda s, c, now: account.stop_choice(s, c, choice, now, route)
+    if kind == "lang" and _arity(args, 1):
+        chosen = args[0]
+        return lambda s, c, now: account.set_language(s, c, chosen)
+    if kind == "ck" and _arity(args, 2, 3):
+        checkin_id, action = parse_id(args[0]), args[1]
+        if action[:1].isdigit() and small_number(action) is None:
+            raise BadNumber(action)  # a question index, but not one we could have made
+        value = args[2] if len(args) > 2 else None
+        return lambda s, c, now: checkins.press(s, c, checkin_id, action, value, now)
+    if kind == "in" and _arity(args, 1, 2):
+        what, value = args[0], (args[1] if len(args) > 1 else None)
+        rules = services.checkin_rules
+        return lambda s, c, now: preferences.press(s, c, what, value, now, rules)
+    if kind == "fa" and args == ["no"]:
+        return lambda s, c, now: phases.cancelled(s, c)
+    if kind == "fa" and _arity(args, 1, 2) == 1:
+        placement_id = parse_id(args[0])
+        return lambda s, c, now: phases.confirm(s, c, placement_id, route)
+    if kind == "fa":
+        placement_id, target = parse_id(args[0]), args[1]
+        return lambda s, c, now: phases.move(s, c, placement_id, target, now, route)
+    if kind == "me" and _arity(args, 1, 2) == 1:
+        placement_id = parse_id(args[0])
+        return lambda s, c, now: measurement.confirm(s, c, placement_id, now)
+    if kind == "me" and args[1] == "go":
+        placement_id = parse_id(args[0])
+        return lambda s, c, now: measurement.send(s, c, placement_id, now)
+    if kind == "mt" and args == ["x"]:
+        return lambda s, c, now: account.cancel(s, c, edit=True)
+    if kind == "mt" and _arity(args, 1, 2):
+        rules_m = services.meeting_rules
+        return lambda s, c, now: meetings.press(s, c, args, now, rules_m)
+    if kind == "mv" and _arity(args, 1):
+        meeting_id = parse_id(args[0])
+        return lambda s, c, now: meetings.ask_move(s, c, meeting_id, now)
+    if kind == "mc" and _arity(args, 1, 2) == 1:
+        meeting_id = parse_id(args[0])
+        return lambda s, c, now: meetings.ask_cancel(s, c, meeting_id)
+    if kind == "mc" and args[1] == "y":
+        meeting_id = parse_id(args[0])
+        return lambda s, c, now: meetings.cancel(s, c, meeting_id, now)
+    if kind == "rs" and _arity(args, 2):
+        meeting_id, answer = parse_id(args[0]), args[1]
+        return lambda s, c, now: meetings.rsvp(s, c, meeting_id, answer, now)
+    if kind == "cr" and _arity(args, 1):
+        placement_id = parse_id(args[0])
+        return lambda s, c, now: contact.request(s, c, placement_id, now)
+    raise IndexError(kind)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import erasure, meetings, preferences
+from flows.access import own_data_row
 from flows.checkins import OPEN_TEXT_FLOW, CheckinRules, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
@@ -29,8 +31,12 @@ from storage.models import (
     CheckinStatus,
     ConsentDecision,
     ConsentRecord,
+    ContactRequest,
     ConversationState,
     Invite,
+    Meeting,
+    MeetingInvitee,
+    MeetingStatus,
     Participant,
     Person,
     Phase,
@@ -91,12 +97,27 @@ async def export(
             .order_by(ConsentRecord.id)
         )
     )
-    access = list(
-        await session.scalars(
-            select(AccessLog)
-            .where(AccessLog.actor_person_id == me.person.id)
-            .order_by(AccessLog.id)
+    access = await _own_views(session, me)
+    viewed_by = await _viewed_by(session, me)
+    zone = ZoneInfo(me.link.time_zone)
+    requests = await session.execute(
+        select(ContactRequest.created_at, Placement.youth_name)
+        .join(Placement, Placement.id == ContactRequest.placement_id)
+        .where(ContactRequest.person_id == me.person.id)
+        .order_by(ContactRequest.created_at, ContactRequest.id)
+    )
+    invitations = await session.execute(
+        select(
+            Meeting.type,
+            Meeting.starts_at,
+            Meeting.location,
+            Meeting.status,
+            MeetingInvitee.rsvp,
+            MeetingInvitee.rsvp_at,
         )
+        .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+        .where(MeetingInvitee.person_id == me.person.id)
+        .order_by(Meeting.starts_at, Meeting.id)
     )
     staff_placements = await _staff_placements(session, me)
     answers = await session.execute(
@@ -112,7 +133,7 @@ async def export(
         .where(Checkin.person_id == me.person.id, Checkin.status == CheckinStatus.SKIPPED)
         .order_by(Checkin.due_at)
     )
-    session.add(_log(me, "export_own_data", f"person:{me.person.id}", now))
+    session.add(own_data_row(me.person, "export_own_data", now))
     context = {
         "person": me.person,
         "link": me.link,
@@ -131,7 +152,20 @@ async def export(
             {"decision": str(c.decision), "version": c.notice_version, "at": c.decided_at}
             for c in consents
         ],
-        "access": [{"action": a.action, "subject": a.subject, "at": a.at} for a in access],
+        "access": access,
+        "viewed_by": viewed_by,
+        "contact_requests": [{"at": at, "youth": youth} for at, youth in requests],
+        "meetings": [
+            {
+                "type": kind,
+                "at": starts_at.astimezone(zone),
+                "where": location,
+                "cancelled": status == MeetingStatus.CANCELLED,
+                "rsvp": str(rsvp) if rsvp else None,
+                "rsvp_at": rsvp_at,
+            }
+            for kind, starts_at, location, status, rsvp, rsvp_at in invitations
+        ],
         "answers": [
             {
                 "youth": youth,
@@ -174,14 +208,43 @@ async def _staff_placements(session: AsyncSession, me: Me) -> list[dict[str, obj
     ]
 
 
-def _log(me: Me, action: str, subject: str, now: dt.datetime) -> AccessLog:
-    return AccessLog(
-        actor_person_id=me.person.id,
-        actor_label=f"{me.person.first_name} (person {me.person.id})",
-        action=action,
-        subject=subject,
-        at=now,
+async def _own_views(session: AsyncSession, me: Me) -> list[dict[str, object]]:
+    """What this person looked at: one line per moment, with the placements seen then."""
+    rows = await session.execute(
+        select(AccessLog.action, AccessLog.at, AccessLog.subject, Placement.youth_name)
+        .outerjoin(Placement, Placement.id == AccessLog.placement_id)
+        .where(AccessLog.actor_person_id == me.person.id)
+        .order_by(AccessLog.at, AccessLog.id)
     )
+    lines: dict[tuple[str, dt.datetime], dict[str, object]] = {}
+    for action, at, subject, youth in rows:
+        line = lines.setdefault((action, at), {"action": action, "at": at, "what": []})
+        what = line["what"]
+        assert isinstance(what, list)  # made just above
+        if subject.startswith("placement:"):
+            # A placement erased since keeps its number only: the log outlives it.
+            what.append(youth or subject.replace("placement:", "#"))
+    return list(lines.values())
+
+
+async def _viewed_by(session: AsyncSession, me: Me) -> list[dict[str, object]]:
+    """Who saw data of the placements this person takes part in, and when."""
+    placement_ids = [p.placement_id for p in me.participations]
+    if not placement_ids:
+        return []
+    rows = await session.execute(
+        select(AccessLog.actor_label, AccessLog.action, AccessLog.at, Placement.youth_name)
+        .outerjoin(Placement, Placement.id == AccessLog.placement_id)
+        .where(
+            AccessLog.placement_id.in_(placement_ids),
+            AccessLog.actor_person_id.is_distinct_from(me.person.id),
+        )
+        .order_by(AccessLog.at, AccessLog.id)
+    )
+    return [
+        {"who": label, "action": action, "at": at, "youth": youth}
+        for label, action, at, youth in rows
+    ]
 
 
 # --- /stop: pause, resume or erase ------------------------------------------------------------

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import access
 from flows.checkins import is_paused
 from flows.meetings import MeetingRules, due_route_meetings
 from flows.people import load_me
@@ -32,7 +33,6 @@ from flows.signals import (
     trend,
 )
 from storage.models import (
-    AccessLog,
     Answer,
     Checkin,
     CheckinKind,
@@ -418,23 +418,15 @@ async def latest_rounds(
     return found
 
 
-def log_view(
+async def log_view(
     session: AsyncSession,
     person: Person,
     action: str,
     placement_ids: list[int],
     now: dt.datetime,
 ) -> None:
-    """Write who saw which placements' answers, and when (NEN 7513)."""
-    session.add(
-        AccessLog(
-            actor_person_id=person.id,
-            actor_label=f"{person.first_name} (person {person.id})",
-            action=action,
-            subject=",".join(f"placement:{i}" for i in placement_ids)[:200] or "none",
-            at=now,
-        )
-    )
+    """Write who saw which placements' answers, and when: one row per placement (NEN 7513)."""
+    await access.log_placements(session, person, action, placement_ids, now)
 
 
 @dataclass
@@ -472,7 +464,7 @@ async def overview(
     )
     if not digest.sections:
         return Overview(me.language, refusal="digest/empty", zone=zone)
-    log_view(session, me.person, "overview", digest.placement_ids, now)
+    await log_view(session, me.person, "overview", digest.placement_ids, now)
     rounds = await latest_rounds(session, digest.placement_ids) if brief else {}
     last = {pid: r.created_at.astimezone(ZoneInfo(zone)).date() for pid, r in rounds.items()}
     return Overview(me.language, digest=digest, brief=brief, last_rounds=last, zone=zone)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import access
 from flows.checkins import question_say
 from flows.outbox import enqueue
 from flows.people import Caller, Me, load_me, staff_link
@@ -211,6 +212,7 @@ async def plan_results(session: AsyncSession, now: dt.datetime) -> int:
         )
     )
     queued = 0
+    seen: list[dict[str, object]] = []
     for round_ in rounds:
         checkins = list(
             await session.scalars(select(Checkin).where(Checkin.round_id == round_.id))
@@ -229,7 +231,7 @@ async def plan_results(session: AsyncSession, now: dt.datetime) -> int:
             link = await staff_link(session, staff_id)
             if link is None:
                 continue
-            queued += await enqueue(
+            sent = await enqueue(
                 session,
                 key=f"measurement_results:{round_.id}:{link.person_id}",
                 person_id=link.person_id,
@@ -239,6 +241,14 @@ async def plan_results(session: AsyncSession, now: dt.datetime) -> int:
                 now=now,
                 placement_id=placement.id,
             )
+            queued += sent
+            staff_person = await session.get(Person, link.person_id)
+            if sent and staff_person is not None:
+                # The results reach this staff member: that is a view of the placement's answers.
+                seen.extend(
+                    access.placement_rows(staff_person, "measurement_results", [placement.id], now)
+                )
+    await access.write(session, seen)
     return queued
 
 

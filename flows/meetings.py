@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.callbacks import BadNumber, parse_id, small_number
 from flows.checkins import CheckinRules, is_paused
 from flows.dates import parse_moment
 from flows.measurement import start_round
@@ -116,10 +117,40 @@ class MeetingRules:
 
 
 # Places, not addresses: messages on Telegram must not carry an address (domain privacy rules).
+# A Dutch street name ends in (or is) one of these words: "Hoofdstraat", "Stationsplein",
+# "Laan van Meerdervoort", "Weg naar Rhenen", "Oudezijds Voorburgwal". Followed by a house
+# number it is an address. Street names without such a word ("Rokin 12", "Spui 21", "Weena 10")
+# cannot be told from "zaal 3" or "kamer 12" without a street register; those pass.
+STREET_WORDS = (
+    "straat|laan|weg|plein|singel|gracht|wal|kade|dijk|dreef|hof|pad|steeg|markt|baan|haven"
+    "|kanaal|vaart|vliet|plantsoen|park|allee|boulevard|brink|poort"
+)  # "straatweg", "burgwal" end in "weg" and "wal"
 _ADDRESS = re.compile(
-    r"\b\d{4}\s?[a-z]{2}\b|\b(straat|laan|weg|plein|gracht|kade|singel|dijk|hof|pad)\s*\d",
-    re.IGNORECASE,
+    # The street word, alone or at the end of a compound (not followed by another letter) …
+    rf"(?i:[^\W\d_]*(?:{STREET_WORDS}))(?![^\W\d_])"
+    # … then at most three more words of the name: particles ("van", "aan de", "naar") or
+    # capitalised words ("Meerdervoort", "Oost"); never a number …
+    r"(?:\s+(?:(?i:van|de|der|den|het|'t|aan|op|naar|bij|in|ter|ten|te|tot|over|achter|voor"
+    r"|onder|en|zuid|noord|oost|west)|[A-Z][^\W\d_]*(?:-[^\W\d_]+)*)){0,3}"
+    # … then a house number: "12", "12a", "12 A", "12-2", "12 bis", "nr. 12" (not a time of
+    # day: "Plein 14:00", "Markt 10 uur").
+    r",?\s*(?i:nr\.?\s*|nummer\s+|no\.?\s*)?\d{1,5}(?!\d)(?![.:]\d)(?!\s*(?i:uur\b|u\b))"
 )
+_POSTCODE = re.compile(r"\b[1-9][0-9]{3}\s?([A-Za-z]{2})\b")
+# Two-letter words after a four-digit number are usually not a postcode ("1990 en 1991").
+_NOT_POSTCODE_LETTERS = {"en", "in", "op", "om", "of", "te", "de", "je", "ik", "we", "is", "na"}
+_MAILBOX = re.compile(r"(?i)\b(?:postbus|antwoordnummer)\s*\d")
+
+
+def is_address(place: str) -> bool:
+    """Tell whether a typed meeting place contains a street address, postcode or mailbox."""
+    if _ADDRESS.search(place) or _MAILBOX.search(place):
+        return True
+    return any(
+        match[1].lower() not in _NOT_POSTCODE_LETTERS for match in _POSTCODE.finditer(place)
+    )
+
+
 LOCATION_MAX = 120
 ROUTE_DUE_LISTED = 15  # one message stays short; the digest lists them all
 BEGELEIDERS_PER_PAGE = 50  # with all their placements: about a thousand
@@ -202,9 +233,9 @@ async def press(
     if what == "nowhere" and "at" in data:
         data["where"] = None
         return await _ask_who(session, me, data, now, out, edit=True)
-    if what == "w" and len(args) == 2 and args[1].isdigit() and "who" in data:
-        person_id = int(args[1])
-        if str(person_id) not in _options(data):
+    if what == "w" and len(args) == 2 and "who" in data:
+        person_id = small_number(args[1])
+        if person_id is None or str(person_id) not in _options(data):
             return out.say("common/button_expired")
         data["who"] = sorted(set(_who(data)) ^ {person_id})
         return await _ask_who(session, me, data, now, out, edit=True)
@@ -250,9 +281,11 @@ async def _chose_placement(
         data["who"] = await _default_invitees(session, me, data)
         await set_state(session, me.link.telegram_user_id, FLOW, "when", data, now)
         return out.add(Say("meeting/ask_when", {"type": INTERVISIE}, edit=True))
-    if not choice.isdigit():
+    try:
+        placement_id = parse_id(choice)
+    except BadNumber:
         return out.say("common/button_expired")
-    placement = await session.get(Placement, int(choice))
+    placement = await session.get(Placement, placement_id)
     if placement is None or not ({placement.begeleider_id, placement.behandelaar_id} & ids):
         return out.say("placements/not_yours")
     types = [
@@ -397,7 +430,7 @@ async def typed(
         return out.add(Say("meeting/ask_where", buttons=((Button("no_place", "mt:nowhere"),),)))
     if step == "where":
         place = " ".join(text.split())
-        if not place or len(place) > LOCATION_MAX or _ADDRESS.search(place):
+        if not place or len(place) > LOCATION_MAX or is_address(place):
             return out.say("meeting/bad_where", max=LOCATION_MAX)
         data["where"] = place
         return await _ask_who(session, me, data, now, out, edit=False)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from flows.access import log_placements
 from flows.dates import parse_date
 from flows.invites import create_invite, invite_link
 from flows.names import clean_name
@@ -17,7 +18,6 @@ from flows.people import Caller, Me, clear_state, load_me, set_state
 from flows.replies import Button, Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
-    AccessLog,
     Invite,
     Participant,
     Phase,
@@ -170,15 +170,7 @@ async def list_mine(session: AsyncSession, caller: Caller, now: dt.datetime) -> 
         )
     )
     open_invites = await _open_invites(session, [p.id for p in placements], now)
-    session.add(
-        AccessLog(
-            actor_person_id=me.person.id,
-            actor_label=f"{me.person.first_name} (person {me.person.id})",
-            action="list_placements",
-            subject=",".join(f"placement:{p.id}" for p in placements) or "none",
-            at=now,
-        )
-    )
+    await log_placements(session, me.person, "list_placements", [p.id for p in placements], now)
     rows = [_summary(p, open_invites.get(p.id, {}), me, now) for p in placements]
     buttons = tuple(
         (Button("invite_for", f"pl:{p.id}", args={"youth": p.youth_name}),)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.callbacks import small_number
 from flows.checkins import CheckinRules, is_paused
 from flows.dates import parse_date
 from flows.people import Caller, Me, clear_state, load_me, set_state, tell_begeleiders
@@ -96,8 +97,9 @@ async def press(
     if what == "d" and value is None:
         buttons = tuple((Button(f"weekday_{d}", f"in:d:{d}"),) for d in range(7))
         return out.add(Say("settings/choose_day", buttons=buttons, edit=True))
-    if what == "d" and value is not None and value.isdigit() and 0 <= int(value) <= 6:
-        me.person.checkin_weekday = int(value)
+    number = small_number(value)  # None unless plain ASCII digits: forged data is refused
+    if what == "d" and number is not None and number <= 6:
+        me.person.checkin_weekday = number
         return _saved(out, me, now)
     if what == "t" and value is None:
         await set_state(session, user_id, FLOW, "time", {}, now)
@@ -116,8 +118,8 @@ async def press(
     if what == "od" and value is None:
         buttons = tuple((Button(f"weekday_{d}", f"in:od:{d}"),) for d in DIGEST_DAYS)
         return out.add(Say("settings/choose_digest_day", buttons=buttons, edit=True))
-    if what == "od" and value is not None and value.isdigit() and int(value) in DIGEST_DAYS:
-        me.person.digest_weekday = int(value)
+    if what == "od" and number is not None and number in DIGEST_DAYS:
+        me.person.digest_weekday = number
         return _saved(out, me, now)
     if what == "ot" and value is None:
         buttons = tuple(
@@ -137,9 +139,9 @@ async def press(
             (Button("zone", f"in:z:{i}", args={"zone": z}),) for i, z in enumerate(ZONE_CHOICES)
         )
         return out.add(Say("settings/choose_zone", buttons=buttons, edit=True))
-    if what == "z" and value is not None and value.isdigit() and int(value) < len(ZONE_CHOICES):
+    if what == "z" and number is not None and number < len(ZONE_CHOICES):
         await clear_state(session, user_id)
-        me.link.time_zone = ZONE_CHOICES[int(value)]
+        me.link.time_zone = ZONE_CHOICES[number]
         return _saved(out, me, now)
     if what == "p" and value is None:
         await set_state(session, user_id, FLOW, "pause_date", {}, now)
@@ -148,8 +150,8 @@ async def press(
             (Button("pause_forever", "in:p:0"),),
         )
         return out.add(Say("settings/choose_pause", buttons=buttons, edit=True))
-    if what == "p" and value is not None and value.isdigit():
-        days = int(value)
+    if what == "p" and number is not None:
+        days = number
         if days not in (0, *PAUSE_DAYS):
             return out.say("common/button_expired")
         until = None

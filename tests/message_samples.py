@@ -54,7 +54,37 @@ EXPORT = {
         {"decision": "given", "version": "2026-11", "at": NOW},
         {"decision": "withdrawn", "version": "2026-11", "at": NOW},
     ],
-    "access": [{"action": "export_own_data", "subject": "person:1", "at": NOW}],
+    "access": [
+        {"action": "export_own_data", "at": NOW, "what": []},
+        {"action": "overview", "at": NOW, "what": ["Sam", HOSTILE, "#12"]},
+        {"action": "something_new", "at": NOW, "what": []},
+    ],
+    "viewed_by": [
+        {"who": "Bea (person 1)", "action": "weekly_digest", "at": NOW, "youth": "Sam"},
+        {"who": HOSTILE, "action": "measurement_results", "at": NOW, "youth": None},
+    ],
+    "contact_requests": [{"at": NOW, "youth": "Sam"}],
+    "meetings": [
+        {
+            "type": "kennismakingsgesprek",
+            "at": NOW,
+            "where": HOSTILE,
+            "cancelled": False,
+            "rsvp": r,
+            "rsvp_at": NOW if r else None,
+        }
+        for r in ("yes", "no", "other_time", None)
+    ]
+    + [
+        {
+            "type": "intervisie",
+            "at": NOW,
+            "where": None,
+            "cancelled": True,
+            "rsvp": None,
+            "rsvp_at": None,
+        }
+    ],
     "answers": [
         {
             "youth": "Sam",
@@ -180,6 +210,9 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "staff": [],
             "staff_placements": [],
             "access": [],
+            "viewed_by": [],
+            "contact_requests": [],
+            "meetings": [],
             "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
         },
     ],
