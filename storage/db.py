@@ -191,7 +191,7 @@ class Database:
         async with self.engine.begin() as connection:
             await connection.run_sync(_run_upgrade, revision)
 
-    async def rotate_key(self, new: str | None = None) -> str:
+    async def rotate_key(self, new: str | None = None, *, page: int = 500) -> str:
         """Re-encrypt all free text with a new key (given, or made here) and return that key.
 
         One transaction: before its commit the old key reads every row, after it only the
@@ -207,7 +207,7 @@ class Database:
             replace_key_file(self.key_file, both)
         try:
             async with self.engine.begin() as connection:
-                await reencrypt(connection, Base.metadata, old, Keyring([key]))
+                await reencrypt(connection, Base.metadata, old, Keyring([key]), page=page)
         except BaseException:
             if self.key_file is not None:
                 replace_key_file(self.key_file, old.keys)
