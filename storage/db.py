@@ -68,6 +68,8 @@ def _sqlite_on_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Erased rows are overwritten with zeros, not left in the file's free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return on_connect

@@ -314,3 +314,22 @@ async def test_sql_parameters_never_reach_error_messages_or_logs(
     assert MARKER not in str(failed.value)
     assert "hidden due to hide_parameters" in str(failed.value)
     assert MARKER not in caplog.text
+
+
+async def test_erased_rows_do_not_linger_in_the_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "erase.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            await session.execute(insert(Organisation).values(name=MARKER, created_at=START))
+        async with db.session() as session:
+            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        assert MARKER.encode() in path.read_bytes()  # really written to the file
+        async with db.session() as session:
+            await session.execute(text("DELETE FROM organisation"))
+        async with db.session() as session:
+            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    finally:
+        await db.dispose()
+    assert MARKER.encode() not in path.read_bytes()  # zeroed, not left in a free page
