@@ -60,6 +60,7 @@ from bot.sandbox import Sandbox
 from bot.transport import AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows.settings import RouteSettings
+from storage.crypto import new_key
 from storage.db import Database
 from tests.e2e.test_delivery import BEGELEIDER_CHAT, FIRST_CHAT, NOON, TOKEN, people_in, seed
 
@@ -213,7 +214,8 @@ async def postgres_database() -> AsyncIterator[Database]:
         await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
     finally:
         await admin.close()
-    db = Database(POSTGRES.rsplit("/", 1)[0] + f"/{BENCH_DB}")
+    # A throwaway database: a fresh data key (PostgreSQL needs one given).
+    db = Database(POSTGRES.rsplit("/", 1)[0] + f"/{BENCH_DB}", data_key=new_key())
     try:
         await db.upgrade()
         yield db

@@ -18,7 +18,7 @@ from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
 from bot.render import Renderer
-from bot.transport import AiohttpRequest
+from bot.transport import TOKEN_SHAPE, AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, housekeeping, measurement, meetings, prompts, retention
 from flows.checkins import CheckinRules
@@ -32,6 +32,64 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 log = logging.getLogger(__name__)
+
+HIDDEN_TOKEN = "<token>"  # noqa: S105 - the placeholder shown instead of a token
+
+
+class TokenRedactor(logging.Filter):
+    """Hide bot tokens in a log record: its message, its arguments and its traceback text.
+
+    Network errors can carry the request URL, `.../bot<TOKEN>/sendMessage`, and a token in a
+    log file gives anyone who reads it the bot and every conversation.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def redact(self, text: str) -> str:
+        for token in self.tokens:
+            text = text.replace(token, HIDDEN_TOKEN)
+        return TOKEN_SHAPE.sub(HIDDEN_TOKEN, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: keep both
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once set, so the traceback is written only redacted.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+_REDACTOR = TokenRedactor()
+
+
+def hide_token_in_logs(token: str) -> TokenRedactor:
+    """Redact `token` in every log record of this process, whichever logger or handler.
+
+    A record factory rather than a handler filter: it also covers handlers added later (a
+    test's caplog, a library's own) and records of every logger. Installed once.
+    """
+    _REDACTOR.tokens.add(token)
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "redacts_tokens", False):
+
+        def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = factory(*args, **kwargs)
+            _REDACTOR.filter(record)
+            return record
+
+        redacting_factory.redacts_tokens = True  # type: ignore[attr-defined]  # marks it once
+        logging.setLogRecordFactory(redacting_factory)
+    return _REDACTOR
+
 
 PLAN_EVERY = dt.timedelta(seconds=30)
 DELIVER_EVERY = dt.timedelta(seconds=2)
@@ -58,6 +116,7 @@ def build_application(
 
     `updater=False` for webhook mode: our own web server feeds `process_update` (bot/webhook.py).
     """
+    hide_token_in_logs(token)
     builder = (
         Application.builder()
         .token(token)

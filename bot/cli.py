@@ -15,6 +15,7 @@ from bot.app import build_application
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from flows.invites import FlowError, add_organisation, create_staff_invite
+from storage.crypto import KEY_ENV, DataKeyError
 from storage.db import Database
 from storage.models import Role
 
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         result: int = args.handler(args, settings)
         return result
-    except (ConfigError, FlowError) as error:
+    except (ConfigError, FlowError, DataKeyError) as error:
         print(f"samenopvoeden: {error}", file=sys.stderr)
         return 2
 
@@ -62,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply the database migrations").set_defaults(
         handler=_db_upgrade
     )
+    rotate = db.add_parser(
+        "rotate-key", help="re-encrypt typed answers and meeting places with a new data key"
+    )
+    rotate.add_argument("--new-key", default=None, help="the new key (default: a fresh one)")
+    rotate.set_defaults(handler=_rotate_key)
 
     admin = commands.add_parser("admin", help="organisation admin commands").add_subparsers(
         required=True, metavar="ACTION"
@@ -81,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.require_token()
     webhook = settings.require_webhook() if args.webhook else None
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, data_key=settings.key())
     if db.is_sqlite:
-        asyncio.run(_upgrade(settings.database_url))
+        asyncio.run(_upgrade(settings))
     application = build_application(
         token=token,
         db=db,
@@ -107,26 +113,49 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo  # the demo pulls in the sandbox server only when asked
 
-    return asyncio.run(run_demo(output=args.output))
+    return asyncio.run(run_demo(output=args.output, data_key=settings.key()))
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(_upgrade(settings.database_url))
+    asyncio.run(_upgrade(settings))
     print("database is up to date")
     return 0
 
 
-async def _upgrade(url: str) -> None:
-    db = Database(url)
+async def _upgrade(settings: Settings) -> None:
+    db = Database(settings.database_url, data_key=settings.key())
     try:
         await db.upgrade()
     finally:
         await db.dispose()
 
 
+def _rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> tuple[str, bool]:
+        db = Database(settings.database_url, data_key=settings.key())
+        try:
+            await db.upgrade()
+            return await db.rotate_key(args.new_key), db.key_file is not None
+        finally:
+            await db.dispose()
+
+    key, in_file = asyncio.run(go())
+    if in_file:
+        print("all stored text is encrypted with the new key, now in the key file")
+    else:
+        # Only the key on stdout, so `NEW=$(samenopvoeden db rotate-key)` captures it.
+        print(key)
+        print(
+            f"samenopvoeden: all stored text is now encrypted with this new key; set {KEY_ENV} "
+            "to it before the next start (the old key no longer opens it).",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> str:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, data_key=settings.key())
         try:
             await db.upgrade()
             async with db.session() as session:
@@ -141,7 +170,7 @@ def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
 
 def _invite(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> tuple[str, str]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, data_key=settings.key())
         try:
             await db.upgrade()
             async with db.session() as session:

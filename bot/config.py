@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.updates import CONCURRENT_UPDATES
 from flows.settings import RouteSettings
+from storage.crypto import DataKeyError, parse_keys
 from storage.db import async_url
 
 
@@ -18,8 +19,12 @@ class ConfigError(Exception):
     """The configuration is wrong; the message says what to change."""
 
 
-# Telegram's rule for setWebhook's secret_token.
-_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram's alphabet for setWebhook's secret_token; at least 32 characters, so it cannot be
+# guessed (Telegram itself allows 1-256).
+_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+_SECRET_RULE = "must be 32-256 characters of A-Z, a-z, 0-9, _ and -; " + (
+    "make one with `openssl rand -hex 32`"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Settings(BaseSettings):
     )
     webhook_port: int = Field(8080, alias="SAMENOPVOEDEN_WEBHOOK_PORT", ge=1, le=65535)
     webhook_secret: SecretStr | None = Field(None, alias="SAMENOPVOEDEN_WEBHOOK_SECRET")
+    # Encrypts typed answers and meeting places (storage/crypto.py); "new,old" while rotating.
+    data_key: SecretStr | None = Field(None, alias="SAMENOPVOEDEN_DATA_KEY")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -82,7 +89,17 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise ValueError(_SECRET_RULE)
+        return value
+
+    @field_validator("data_key")
+    @classmethod
+    def _data_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            try:
+                parse_keys(value.get_secret_value())
+            except DataKeyError as error:
+                raise ValueError(str(error)) from None
         return value
 
     @field_validator("database_url")
@@ -120,8 +137,8 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError(
                 f"webhook mode needs {' and '.join(missing)}: the public https URL Telegram "
-                "posts to, and a secret of 1-256 characters A-Z, a-z, 0-9, _ and - "
-                "(e.g. from `openssl rand -hex 32`)."
+                "posts to, and a secret of 32-256 characters A-Z, a-z, 0-9, _ and - "
+                "(make one with `openssl rand -hex 32`)."
             )
         assert self.webhook_url is not None  # checked above
         assert self.webhook_secret is not None
@@ -131,6 +148,12 @@ class Settings(BaseSettings):
             listen=self.webhook_listen,
             port=self.webhook_port,
         )
+
+    def key(self) -> str | None:
+        """The data key from the environment, or None (see storage.db.resolve_keyring)."""
+        if self.data_key is None or not self.data_key.get_secret_value().strip():
+            return None
+        return self.data_key.get_secret_value()
 
     def route(self) -> RouteSettings:
         return RouteSettings(

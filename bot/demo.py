@@ -26,10 +26,10 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 
 
-async def run_demo(output: str | None = None) -> int:
+async def run_demo(output: str | None = None, data_key: str | None = None) -> int:
     """Play the story and print the conversations; return the exit code."""
     with tempfile.TemporaryDirectory(prefix="samenopvoeden-demo-") as tmp:
-        database = Database(f"sqlite:///{Path(tmp) / 'demo.db'}")
+        database = Database(f"sqlite:///{Path(tmp) / 'demo.db'}", data_key=data_key)
         await database.upgrade()
         route = RouteSettings()
         clock = FakeClock(_this_monday(10))

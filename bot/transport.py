@@ -20,6 +20,8 @@ means Telegram never saw the request; a read timeout or a dropped connection mea
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import httpx
 from telegram._utils.defaultvalue import DefaultValue
@@ -27,6 +29,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+# A bot token's shape (123456:ABC-def...): never in an error message or a log line.
+TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 CONNECTIONS = 64  # per process: 16 updates at once, 8 outbox sends, and room to spare
 
 
@@ -109,7 +113,14 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as error:  # sock_read, or the total of an upload: it may have arrived
             raise TimedOut from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # aiohttp may name the URL, and the URL holds the token: name the method only.
+            reason = TOKEN_SHAPE.sub("<token>", str(error).replace(url, _method(url)))
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {reason}") from error
+
+
+def _method(url: str) -> str:
+    """The Bot API method of a request URL (`.../bot<TOKEN>/sendMessage` → `sendMessage`)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from storage.crypto import (
+    DataKeyError,
+    Keyring,
+    bind_keyring,
+    key_file_for,
+    load_or_create_key_file,
+    missing_key_message,
+    new_key,
+    parse_keys,
+    reencrypt,
+    replace_key_file,
+)
 from storage.inline_sqlite import inline_creator
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -55,13 +68,79 @@ def _sqlite_on_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Erased rows are overwritten with zeros, not left in the file's free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return on_connect
 
 
+def _sqlite_file(args: Sequence[Any], connect_args: Mapping[str, Any]) -> str | None:
+    """The path of a SQLite database file, or None for an in-memory database."""
+    name = str(args[0]) if args else ""
+    if name in ("", ":memory:"):
+        return None
+    if connect_args.get("uri"):
+        if "mode=memory" in name:
+            return None
+        name = name.removeprefix("file:").split("?", 1)[0]
+    return name
+
+
+def _private_files(path: str) -> None:
+    """Create the database file readable by its owner only, before SQLite opens it.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they follow.
+    Files made before this rule (world-readable) are tightened.
+    """
+    if not Path(path).parent.is_dir():
+        return  # SQLite will say it cannot open the file
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+
+
+def _private_creator(path: str, inner: Callable[[], Awaitable[Any]]) -> Callable[[], Any]:
+    async def create() -> Any:
+        _private_files(path)
+        connection = await inner()
+        _private_files(path)  # the -wal and -shm SQLite may have made just now
+        return connection
+
+    return create
+
+
+def resolve_keyring(url: str, data_key: str | None) -> tuple[Keyring, Path | None]:
+    """The keys for free text at rest, and the key file they live in (SQLite only).
+
+    A key given (SAMENOPVOEDEN_DATA_KEY) wins. Without one, a SQLite file gets a key file
+    beside it on first start, in-memory SQLite a random key, and PostgreSQL refuses to start.
+    """
+    if data_key is not None and data_key.strip():
+        return Keyring(parse_keys(data_key)), None
+    parsed = make_url(async_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        raise DataKeyError(missing_key_message())
+    args, connect_args = parsed.get_dialect()().create_connect_args(parsed)
+    path = _sqlite_file(args, connect_args)
+    if path is None:
+        return Keyring([new_key()]), None
+    key_file = key_file_for(path)
+    keyring = Keyring(loader=lambda: load_or_create_key_file(key_file))
+    if key_file.parent.is_dir():
+        keyring.load()  # at start: a broken key file stops the start, not the first answer
+    return keyring, key_file
+
+
 class Database:
-    """One engine and its session factory; create it inside the event loop that uses it."""
+    """One engine and its session factory; create it inside the event loop that uses it.
+
+    `data_key` encrypts typed answers and meeting places (storage/crypto.py); without it see
+    `resolve_keyring`.
+    """
 
     def __init__(
         self,
@@ -69,16 +148,23 @@ class Database:
         *,
         echo: bool = False,
         sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        data_key: str | None = None,
     ) -> None:
         self.url = async_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.keyring, self.key_file = resolve_keyring(self.url, data_key)
+        # Parameters are names and answers: never in logs or exception messages.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if is_sqlite(self.url):
             # One connection, its calls run on the loop (storage/inline_sqlite.py says why).
             parsed = make_url(self.url)
             args, connect_args = parsed.get_dialect()().create_connect_args(parsed)
             connect_args["check_same_thread"] = False  # the pool may close it from elsewhere
+            creator = inline_creator(args[0], connect_args)
+            path = _sqlite_file(args, connect_args)
+            if path is not None:
+                creator = _private_creator(path, creator)
             kwargs.update(
-                async_creator=inline_creator(args[0], connect_args),
+                async_creator=creator,
                 poolclass=AsyncAdaptedQueuePool,
                 pool_size=1,
                 max_overflow=0,
@@ -86,6 +172,7 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        bind_keyring(self.engine.sync_engine.dialect, self.keyring)
         if is_sqlite(self.url):
             on_connect = _sqlite_on_connect(sqlite_busy_timeout_ms)
             event.listen(self.engine.sync_engine, "connect", on_connect)
@@ -105,6 +192,33 @@ class Database:
         """Apply the Alembic migrations up to `revision` on this engine."""
         async with self.engine.begin() as connection:
             await connection.run_sync(_run_upgrade, revision)
+
+    async def rotate_key(self, new: str | None = None, *, page: int = 500) -> str:
+        """Re-encrypt all free text with a new key (given, or made here) and return that key.
+
+        One transaction: before its commit the old key reads every row, after it only the
+        new. A key file holds both keys (new first) while the transaction runs, so a crash at
+        any moment leaves a file that opens the rows; then only the new key.
+        """
+        from storage.models import Base  # the models' metadata names the encrypted columns
+
+        key = parse_keys(new)[0] if new is not None else new_key()
+        old = self.keyring
+        both = [key, *(k for k in old.keys if k != key)]
+        if self.key_file is not None:
+            replace_key_file(self.key_file, both)
+        try:
+            async with self.engine.begin() as connection:
+                await reencrypt(connection, Base.metadata, old, Keyring([key]), page=page)
+        except BaseException:
+            if self.key_file is not None:
+                replace_key_file(self.key_file, old.keys)
+            raise
+        if self.key_file is not None:
+            replace_key_file(self.key_file, [key])
+        self.keyring = Keyring([key])
+        bind_keyring(self.engine.sync_engine.dialect, self.keyring)
+        return key
 
     async def dispose(self) -> None:
         await self.engine.dispose()

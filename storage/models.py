@@ -23,12 +23,13 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
-    Text,
     Time,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.crypto import EncryptedText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -342,7 +343,7 @@ class Answer(Base):
     question_id: Mapped[str] = mapped_column(String(40))
     value: Mapped[str | None] = mapped_column(String(20))
     score: Mapped[int | None] = mapped_column(SmallInteger)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest
     answered_at: Mapped[dt.datetime]
     changed_at: Mapped[dt.datetime | None]
 
@@ -393,7 +394,7 @@ class Meeting(Base):
     )
     type: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[dt.datetime]
-    location: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest
     status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"))
     planned_by_person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")

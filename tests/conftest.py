@@ -18,13 +18,29 @@ from storage.db import Database, is_sqlite
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
+# The data key of the tests' PostgreSQL runs (PostgreSQL refuses to start without one); on
+# SQLite the key file beside the database is used, as in the README's commands.
+TEST_DATA_KEY = "bg5wp2ql1cejsHHnYF3De4tMX6NOg8N1Iwc5mCWQXFA="
+
+
 def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
 
 
+def data_key(url: str) -> str | None:
+    """The key a test gives `Database(url)`: the tests' key on PostgreSQL, none on SQLite."""
+    return None if is_sqlite(url) else TEST_DATA_KEY
+
+
+def data_key_env(url: str) -> dict[str, str]:
+    """The environment a `samenopvoeden` subprocess on `url` needs to read the same rows."""
+    key = data_key(url)
+    return {} if key is None else {"SAMENOPVOEDEN_DATA_KEY": key}
+
+
 async def fresh_database(url: str) -> Database:
     """An empty database at the newest migration."""
-    db = Database(url)
+    db = Database(url, data_key=data_key(url))
     if not is_sqlite(url):
         async with db.engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
+from storage.crypto import DataKeyError, new_key, parse_keys
+from storage.db import Database
+from tests.conftest import TEST_DATA_KEY
+from tests.storage.test_encryption import MARKER, add_meetings, places
 
 
 @pytest.fixture
@@ -16,6 +22,7 @@ def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "cli.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SAMENOPVOEDEN_DATA_KEY", raising=False)  # the key file, as by default
     monkeypatch.chdir(tmp_path)  # no stray .env from the working tree
     return path
 
@@ -81,3 +88,126 @@ def test_bad_settings_are_listed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert "TELEGRAM_BOT_TOKEN" in message
     assert "DATABASE_URL" in message
     assert "not-a-token" not in message  # secrets are not echoed
+
+
+def places_in(url: str, key: str | None = None) -> list[str | None]:
+    async def read() -> list[str | None]:
+        db = Database(url, data_key=key)
+        try:
+            return await places(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def meeting_in(url: str) -> None:
+    async def write() -> None:
+        db = Database(url)
+        try:
+            await add_meetings(db, MARKER)
+        finally:
+            await db.dispose()
+
+    asyncio.run(write())
+
+
+def test_the_key_file_is_made_on_first_start_and_rotate_key_replaces_it(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{sqlite_env}"
+    key_file = Path(f"{sqlite_env}.key")
+    assert main(["db", "upgrade"]) == 0
+    assert key_file.exists()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    [old] = parse_keys(key_file.read_text())
+    meeting_in(url)
+    capsys.readouterr()
+
+    assert main(["db", "rotate-key"]) == 0
+    out = capsys.readouterr().out
+    [new] = parse_keys(key_file.read_text())
+    assert new != old
+    assert new not in out  # the key stays in its file
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert places_in(url) == [MARKER]  # the next start reads it with the key file
+    with pytest.raises(DataKeyError):
+        places_in(url, old)
+
+
+def test_rotate_key_with_a_key_from_the_environment_prints_only_the_new_key(
+    sqlite_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{sqlite_env}"
+    old = new_key()
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", old)
+    assert main(["db", "upgrade"]) == 0
+    assert not Path(f"{sqlite_env}.key").exists()  # a key given: no key file
+
+    async def write() -> None:
+        db = Database(url, data_key=old)
+        try:
+            await add_meetings(db, MARKER)
+        finally:
+            await db.dispose()
+
+    asyncio.run(write())
+    capsys.readouterr()
+    assert main(["db", "rotate-key"]) == 0
+    printed = capsys.readouterr()
+    new = printed.out.strip()
+    assert printed.out == new + "\n"
+    assert parse_keys(new) == [new]
+    assert "set SAMENOPVOEDEN_DATA_KEY" in printed.err
+    assert places_in(url, new) == [MARKER]
+    with pytest.raises(DataKeyError):
+        places_in(url, old)
+
+    chosen = new_key()
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", new)
+    assert main(["db", "rotate-key", "--new-key", chosen]) == 0
+    assert capsys.readouterr().out == chosen + "\n"
+    assert places_in(url, chosen) == [MARKER]
+
+
+def test_a_malformed_data_key_is_refused_and_not_echoed(
+    sqlite_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", "mijn-geheime-sleutel")
+    assert main(["db", "upgrade"]) == 2
+    error = capsys.readouterr().err
+    assert "SAMENOPVOEDEN_DATA_KEY" in error
+    assert "mijn-geheime-sleutel" not in error
+    assert not sqlite_env.exists()
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["run"]])
+def test_postgresql_without_a_data_key_refuses_to_start(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:1/none"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    monkeypatch.delenv("SAMENOPVOEDEN_DATA_KEY", raising=False)
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert "SAMENOPVOEDEN_DATA_KEY is not set" in error
+    assert "openssl rand -base64 32" in error
+    assert "Traceback" not in error
+
+
+def test_postgresql_with_the_data_key_upgrades(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url is None:
+        pytest.skip("needs TEST_DATABASE_URL (PostgreSQL)")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
+    assert main(["db", "upgrade"]) == 0
+    assert "database is up to date" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
+from storage.crypto import KEY_ENV
 from storage.db import Database
 from storage.models import Base
 
@@ -26,7 +27,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_url(url: str) -> None:
-    database = Database(url)
+    database = Database(url, data_key=os.environ.get(KEY_ENV))
     try:
         async with database.engine.begin() as connection:
             await connection.run_sync(_run)

@@ -55,6 +55,7 @@ from storage.models import (
     StaffMember,
     TelegramLink,
 )
+from tests.conftest import data_key, data_key_env
 from tests.e2e.conftest import at
 
 UTC = dt.UTC
@@ -319,7 +320,7 @@ def sent_ok(sandbox: Sandbox) -> int:
 
 @contextlib.asynccontextmanager
 async def database(url: str) -> AsyncIterator[Database]:
-    db = Database(url)
+    db = Database(url, data_key=data_key(url))
     try:
         await db.upgrade()
         yield db
@@ -338,6 +339,7 @@ async def bot_process(
         "TELEGRAM_API_BASE_URL": sandbox.base_url,
         "DATABASE_URL": url,
         "SAMENOPVOEDEN_MESSAGES_PER_SECOND": str(rate),
+        **data_key_env(url),
     }
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
@@ -565,7 +567,7 @@ async def test_a_database_locked_for_a_while_delays_delivery_but_loses_nothing(
     clock = FakeClock(NOON)
     seeded = await seed(db, count, now=NOON)
     # The same file with a short busy timeout, so the test need not outwait the default.
-    impatient = Database(db.url, sqlite_busy_timeout_ms=2_000)
+    impatient = Database(db.url, sqlite_busy_timeout_ms=2_000, data_key=data_key(db.url))
 
     def hold_the_write_lock(seconds: float) -> None:
         """Another writer (a long planning transaction, say), past the busy timeout."""

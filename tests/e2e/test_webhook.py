@@ -24,7 +24,7 @@ from telegram import Update
 from bot.app import build_application, tick
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.config import WebhookSettings
+from bot.config import WebhookSettings, load_settings
 from bot.sandbox import Person as ChatPerson
 from bot.sandbox import Sandbox
 from bot.webhook import MAX_ATTEMPTS, SECRET_HEADER, WebhookServer, prune_processed
@@ -32,10 +32,11 @@ from flows import account
 from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import Answer, Checkin, OutboxMessage, OutboxStatus, ProcessedUpdate
+from tests.conftest import data_key
 from tests.e2e.conftest import snapshot
 from tests.e2e.test_delivery import NOON, TOKEN, people_in, received, seed
 
-SECRET = "geheim_Secret-42"
+SECRET = "geheim_Secret-42_" + "0123456789abcdef" * 2  # 48 characters
 PUBLIC_URL = "https://samenopvoeden.example/telegram"
 START_REPLY = "alleen meedoen met een uitnodiging"
 APOLOGY = "Sorry, er ging bij mij iets mis"
@@ -309,6 +310,38 @@ def test_webhook_mode_needs_url_and_secret(
     assert "SAMENOPVOEDEN_WEBHOOK_SECRET" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("length", [1, 16, 31])
+def test_a_short_webhook_secret_is_refused_with_how_to_make_one(
+    length: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", PUBLIC_URL)
+    short = ("Zq9_" * 8)[:length]
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", short)
+    assert main(["run", "--webhook"]) == 2
+    error = capsys.readouterr().err
+    assert "SAMENOPVOEDEN_WEBHOOK_SECRET" in error
+    assert "32-256" in error
+    assert "openssl rand -hex 32" in error
+    assert length < 16 or short not in error  # the secret is not echoed
+    assert not (tmp_path / "cli.db").exists()  # refused before anything started
+
+
+def test_a_32_character_webhook_secret_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    settings = load_settings(
+        SAMENOPVOEDEN_WEBHOOK_URL=PUBLIC_URL, SAMENOPVOEDEN_WEBHOOK_SECRET="f" * 32
+    )
+    assert settings.require_webhook().secret == "f" * 32
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -385,7 +418,7 @@ async def two_instances(
     sandbox: Sandbox, db: Database, clock: FakeClock, **options: Any
 ) -> AsyncIterator[tuple[WebhookServer, WebhookServer, InFlight]]:
     """Instances a and b, each with its own engine, behind a round-robin 'proxy'."""
-    second = Database(db.url)
+    second = Database(db.url, data_key=data_key(db.url))
     inflight = InFlight(sandbox)
     try:
         async with (
