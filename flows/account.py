@@ -58,7 +58,11 @@ async def privacy(session: AsyncSession, caller: Caller, settings: RouteSettings
     """Show the privacy notice."""
     me = await load_me(session, caller.telegram_user_id)
     language = me.language if me else caller.telegram_language
-    return Outcome(language).say("account/privacy", retention_days=settings.retention_days)
+    return Outcome(language).say(
+        "account/privacy",
+        retention_days=settings.retention_days,
+        keep_days=settings.outbox_keep_days,
+    )
 
 
 async def choose_language(session: AsyncSession, caller: Caller) -> Outcome:

@@ -243,7 +243,9 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "account/stop_menu": [{"paused": p} for p in (True, False)],
     "common/cancelled": [{"had_open": h} for h in (True, False)],
     "common/only_text": [{"asked": a} for a in (True, False)],
-    "account/privacy": [{"retention_days": d} for d in (365, 730, 400)],
+    "account/privacy": [
+        {"retention_days": d, "keep_days": k} for d, k in ((365, 7), (730, 14), (400, 1))
+    ],
 }
 
 LABEL_ARGS: dict[str, Any] = {
