@@ -26,6 +26,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -459,7 +460,17 @@ class OutboxMessage(Base):
     """A proactive message to send; its unique key makes planning twice create it once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        # The hourly blanking reads only rows whose payload is still there (a week's worth),
+        # not the years of blanked rows behind them.
+        Index(
+            "ix_outbox_uncleared_due_at",
+            "due_at",
+            postgresql_where=text("payload_cleared_at IS NULL"),
+            sqlite_where=text("payload_cleared_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

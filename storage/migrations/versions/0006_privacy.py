@@ -34,6 +34,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.alter_column("ephemeral", server_default=None)
+        batch_op.create_index(
+            "ix_outbox_uncleared_due_at",
+            ["due_at"],
+            unique=False,
+            postgresql_where=sa.text("payload_cleared_at IS NULL"),
+            sqlite_where=sa.text("payload_cleared_at IS NULL"),
+        )
     # Meeting places are stored encrypted: the ciphertext is longer than the 200 typed characters.
     with op.batch_alter_table("meeting", schema=None) as batch_op:
         batch_op.alter_column(
@@ -55,6 +62,7 @@ def downgrade() -> None:
             existing_nullable=True,
         )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_uncleared_due_at")
         batch_op.drop_column("payload_cleared_at")
         batch_op.drop_column("ephemeral")
     with op.batch_alter_table("access_log", schema=None) as batch_op:
