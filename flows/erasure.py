@@ -95,23 +95,19 @@ def mentions(value: Any, pattern: re.Pattern[str]) -> bool:
 
 async def typed_by(session: AsyncSession, person_ids: Iterable[int], traces: Traces) -> None:
     """Add what these people typed (answers) to the traces; call before their rows go."""
-    ids = set(person_ids)
-    if not ids:
-        return
-    texts = await session.scalars(
-        select(Answer.text).where(Answer.person_id.in_(ids), Answer.text.is_not(None))
-    )
-    for text in texts:
-        traces.add_text(text)
+    await _add_typed(session, Answer.person_id, set(person_ids), traces)
 
 
 async def typed_in(session: AsyncSession, placement_ids: Iterable[int], traces: Traces) -> None:
     """Add every answer typed in these placements to the traces (before the placements go)."""
-    ids = set(placement_ids)
+    await _add_typed(session, Answer.placement_id, set(placement_ids), traces)
+
+
+async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: Traces) -> None:
     if not ids:
         return
     texts = await session.scalars(
-        select(Answer.text).where(Answer.placement_id.in_(ids), Answer.text.is_not(None))
+        select(Answer.text).where(column.in_(ids), Answer.text.is_not(None))
     )
     for text in texts:
         traces.add_text(text)
