@@ -21,9 +21,8 @@ from bot.render import Renderer
 from bot.transport import TOKEN_SHAPE, AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, housekeeping, measurement, meetings, prompts, retention
-from flows.checkins import CheckinRules
 from flows.planning import in_pages
-from flows.settings import RouteSettings
+from flows.settings import CheckinRules, RouteSettings
 from storage.db import Database
 
 # Opt in to python-telegram-bot's coming behaviour: RetryAfter.retry_after as a timedelta

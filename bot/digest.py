@@ -18,7 +18,7 @@ from flows.digest import Digest
 from flows.outbox import enqueue
 from flows.replies import Say
 from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
-from flows.signals import SignalSettings
+from flows.settings import SignalSettings
 from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
 
 TELEGRAM_LIMIT = 4096

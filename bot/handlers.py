@@ -36,12 +36,10 @@ from flows import (
 )
 from flows import digest as digests
 from flows.callbacks import BadNumber, parse_id, small_number
-from flows.checkins import CheckinRules
-from flows.meetings import MeetingRules
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
 from flows.replies import Outcome
-from flows.settings import RouteSettings
+from flows.settings import CheckinRules, MeetingRules, RouteSettings
 from storage.db import Database
 
 if TYPE_CHECKING:

@@ -38,7 +38,8 @@ from bot.transport import never_sent
 from flows.checkins import after_delivery, is_paused
 from flows.outbox import BLANK, FINAL, decode_say, is_blank
 from flows.people import unreachable_notices
-from flows.schedule import QuietHours, out_of_quiet_hours
+from flows.schedule import out_of_quiet_hours
+from flows.settings import QuietHours
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, Person, TelegramLink
 

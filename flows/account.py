@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from flows import erasure, meetings, preferences
 from flows.access import own_data_row
-from flows.checkins import OPEN_TEXT_FLOW, CheckinRules, open_text, typed_while_open
+from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
     Caller,
@@ -23,7 +23,7 @@ from flows.people import (
 )
 from flows.placements import NEW_FLOW, continue_new
 from flows.replies import Button, Document, Menu, Outcome, Say
-from flows.settings import RouteSettings
+from flows.settings import CheckinRules, RouteSettings
 from storage.models import (
     AccessLog,
     Answer,

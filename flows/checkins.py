@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from flows.outbox import drop_pending, enqueue
 from flows.people import Caller, Me, clear_state, set_state
 from flows.planning import PAGE_SIZE, Page, page_of
-from flows.questions import FACES, QUESTIONS, SKIP_REASONS, Kind, weekly_questions
+from flows.questions import FACES, QUESTIONS, SKIP_REASONS, Kind
 from flows.replies import Button, Outcome, Say
+from flows.route import weekly_questions
 from flows.schedule import (
-    QuietHours,
     checkin_moment,
     local_date,
     out_of_quiet_hours,
@@ -41,6 +41,7 @@ from flows.schedule import (
     week_number,
     weekly_due,
 )
+from flows.settings import CheckinRules
 from storage.db import dialect_insert
 from storage.models import (
     Answer,
@@ -60,17 +61,6 @@ from storage.models import (
 
 OPEN_TEXT_FLOW = "checkin_text"
 OPEN_QUESTION = "open"  # the optional free-text question at the end
-
-
-@dataclass(frozen=True)
-class CheckinRules:
-    """Timing of the weekly rhythm; settings, not constants."""
-
-    reminder_after: dt.timedelta = dt.timedelta(hours=24)
-    closes_after: dt.timedelta = dt.timedelta(days=4)
-    # After downtime a check-in of this week is still sent, but not when it is this late.
-    send_late_until: dt.timedelta = dt.timedelta(days=2)
-    quiet: QuietHours = field(default_factory=QuietHours)
 
 
 def is_paused(person: Person, now: dt.datetime) -> bool:

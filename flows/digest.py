@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access
 from flows.checkins import is_paused
-from flows.meetings import MeetingRules, due_route_meetings
+from flows.meetings import due_route_meetings
 from flows.people import load_me
 from flows.schedule import monday_of
+from flows.settings import MeetingRules, SignalSettings
 from flows.signals import (
     Assessment,
     Member,
     PlacementWeeks,
-    SignalSettings,
     WeekResult,
     evaluate,
     order,

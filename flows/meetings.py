@@ -1,9 +1,9 @@
 """Meetings of the route: planning in the chat, reminders, RSVPs, and route meetings that are due.
 
-Types, who is invited by default and the route's cadence are data (MEETING_TYPES). The begeleider
-plans with /afspraak, step by step; /afspraken lists, moves and cancels. Reminders are planned by
-the clock into the outbox with keys that include the meeting's version, so a moved meeting never
-gets a reminder for its old time.
+Types, who is invited by default and the route's cadence are the route's (flows/route.py).
+The begeleider plans with /afspraak, step by step; /afspraken lists, moves and cancels.
+Reminders are planned by the clock into the outbox with keys that include the meeting's version,
+so a moved meeting never gets a reminder for its old time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.callbacks import BadNumber, parse_id, small_number
-from flows.checkins import CheckinRules, is_paused
+from flows.checkins import is_paused
 from flows.dates import parse_moment
 from flows.measurement import start_round
 from flows.outbox import drop_pending, enqueue
@@ -34,7 +34,9 @@ from flows.people import (
 )
 from flows.planning import Page, page_of
 from flows.replies import Button, Outcome, Say
+from flows.route import BEG, BEH, GHO, INTERVISIE, MEETING_TYPES, MONITORING
 from flows.schedule import at_local, local_date, out_of_quiet_hours
+from flows.settings import CheckinRules, MeetingRules
 from storage.db import dialect_insert
 from storage.models import (
     MeasurementRound,
@@ -53,67 +55,6 @@ from storage.models import (
 )
 
 FLOW = "meeting"
-OUDER, GHO, BEG, BEH = Role.OUDER, Role.GEZINSHUISOUDER, Role.BEGELEIDER, Role.BEHANDELAAR
-MONITORING = "samenwerkingsgesprek"
-INTERVISIE = "intervisie"
-
-
-@dataclass(frozen=True)
-class MeetingType:
-    code: str
-    roles: tuple[Role, ...]  # invited by default
-    phases: tuple[Phase, ...]  # offered in these phases
-    # The route expects it: once, `first_due` after the phase starts; or every `every` after.
-    first_due: dt.timedelta | None = None
-    every: dt.timedelta | None = None
-
-
-WEEK = dt.timedelta(weeks=1)
-HALF_YEAR = dt.timedelta(weeks=26)
-INSTALL, STABLE, EVAL = Phase.INSTALLATIEFASE, Phase.STABILISATIEFASE, Phase.EVALUATIEFASE
-MEETING_TYPES: dict[str, MeetingType] = {
-    t.code: t
-    for t in (
-        MeetingType(
-            "kennismakingsgesprek", (OUDER, GHO, BEG, BEH), (INSTALL,), first_due=3 * WEEK
-        ),
-        MeetingType("kennismaking_ouders", (OUDER, BEG), (INSTALL,), first_due=3 * WEEK),
-        MeetingType("kennismaking_gezinshuisouders", (GHO, BEG), (INSTALL,), first_due=3 * WEEK),
-        MeetingType(
-            "begeleidingsgesprek_ouders",
-            (OUDER, BEG),
-            (STABLE,),
-            first_due=12 * WEEK,
-            every=HALF_YEAR,
-        ),
-        MeetingType(
-            "begeleidingsgesprek_gezinshuisouders",
-            (GHO, BEG),
-            (STABLE,),
-            first_due=12 * WEEK,
-            every=HALF_YEAR,
-        ),
-        MeetingType(
-            MONITORING, (OUDER, GHO, BEG, BEH), (STABLE,), first_due=12 * WEEK, every=HALF_YEAR
-        ),
-        MeetingType(INTERVISIE, (GHO, BEG), (STABLE,)),
-        MeetingType("extra_gesprek", (OUDER, GHO, BEG), (INSTALL, STABLE, EVAL)),
-        MeetingType("afrondend_gesprek_ouders", (OUDER, BEG), (EVAL,), first_due=6 * WEEK),
-        MeetingType("afsluitend_gesprek", (OUDER, GHO, BEG, BEH), (EVAL,), first_due=6 * WEEK),
-        MeetingType("afrondend_gesprek_gezinshuisouders", (GHO, BEG), (EVAL,), first_due=6 * WEEK),
-    )
-}
-
-
-@dataclass(frozen=True)
-class MeetingRules:
-    """Reminder moments and the route's warning window; settings, not constants."""
-
-    day_before: dt.timedelta = dt.timedelta(days=2)  # first reminder: 2 days before …
-    day_before_at: dt.time = dt.time(18, 0)  # … at 18:00 local
-    shortly_before: dt.timedelta = dt.timedelta(hours=2)
-    route_warning: dt.timedelta = dt.timedelta(weeks=3)
-    questionnaire_ahead: dt.timedelta = dt.timedelta(days=7)
 
 
 # Places, not addresses: messages on Telegram must not carry an address (domain privacy rules).

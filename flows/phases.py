@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from flows.outbox import drop_pending
 from flows.people import Caller, Me, load_me, recipient
 from flows.replies import Button, Outcome, Say
+from flows.route import NEXT_PHASE
 from flows.settings import RouteSettings
 from storage.models import (
     Checkin,
@@ -21,12 +22,6 @@ from storage.models import (
     Role,
     TelegramLink,
 )
-
-NEXT_PHASE = {
-    Phase.INSTALLATIEFASE: Phase.STABILISATIEFASE,
-    Phase.STABILISATIEFASE: Phase.EVALUATIEFASE,
-    Phase.EVALUATIEFASE: Phase.AFGESLOTEN,
-}
 
 
 def _refuse(me: Me | None, caller: Caller) -> Outcome | None:

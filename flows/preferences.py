@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.callbacks import small_number
-from flows.checkins import CheckinRules, is_paused
+from flows.checkins import is_paused
 from flows.dates import parse_date
 from flows.people import Caller, Me, clear_state, load_me, set_state, tell_begeleiders
 from flows.replies import Button, Outcome, Say
 from flows.schedule import at_local, checkin_moment, digest_moment, local_date
+from flows.settings import CheckinRules
 from storage.models import Role
 
 FLOW = "settings"

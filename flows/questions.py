@@ -1,7 +1,8 @@
 """The weekly check-in and the collaboration questionnaire, as data.
 
-Adding a question or changing a phase's set means editing the tables below and adding a template
-`messages/<lang>/checkin/q_<id>.j2` (the question) — no handler code changes. Our own wording;
+This is the question bank: each question's answer kind and options. Which questions a role gets
+in which phase is the route's (`flows/route.py`). A new question is a row here, an id there and a
+template `messages/<lang>/checkin/q_<id>.j2` — no handler code changes. Our own wording;
 no licensed instruments are copied.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-from storage.models import Phase, Role
 
 
 class Kind(StrEnum):
@@ -110,30 +109,7 @@ QUESTIONS: dict[str, Question] = {
     )
 }
 
-BASE: dict[Role, tuple[str, ...]] = {
-    Role.OUDER: ("contact", "samenwerken", "gehoord", "weet_hoe_het_gaat"),
-    Role.GEZINSHUISOUDER: ("contact", "samenwerken", "gedeeld", "spanning"),
-}
-ROTATING: dict[tuple[Role, Phase], tuple[str, ...]] = {
-    (Role.OUDER, Phase.INSTALLATIEFASE): ("afspraken_duidelijk", "kennismaking"),
-    (Role.GEZINSHUISOUDER, Phase.INSTALLATIEFASE): ("afspraken_duidelijk", "kennismaking"),
-    (Role.OUDER, Phase.STABILISATIEFASE): ("hoe_gaat_het_met_jou", "rol_als_ouder"),
-    (Role.GEZINSHUISOUDER, Phase.STABILISATIEFASE): (
-        "over_samenwerking_gepraat",
-        "iets_goeds_verteld",
-    ),
-    (Role.OUDER, Phase.EVALUATIEFASE): ("terugkijken", "meenemen"),
-    (Role.GEZINSHUISOUDER, Phase.EVALUATIEFASE): ("terugkijken", "meenemen"),
-}
-
 SKIP_REASONS = ("druk", "geen_contact", "liever_niet", "anders")
-
-
-def weekly_questions(role: Role, phase: Phase, week_number: int) -> tuple[str, ...]:
-    """The questions of one weekly check-in: the base set plus one rotating phase item."""
-    rotating = ROTATING.get((role, phase), ())
-    extra = (rotating[week_number % len(rotating)],) if rotating else ()
-    return BASE[role] + extra
 
 
 # The twice-yearly collaboration questionnaire: both sides rate the same ten dimensions, 1-5.

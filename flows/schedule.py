@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from flows.route import CHECKIN_MOMENT, DIGEST_MOMENT
+from flows.settings import QuietHours
 from storage.models import Role
 
-DEFAULT_CHECKIN: dict[Role, tuple[int, dt.time]] = {
-    Role.OUDER: (6, dt.time(19, 0)),  # Sunday 19:00
-    Role.GEZINSHUISOUDER: (6, dt.time(20, 0)),  # Sunday 20:00
-}
-DEFAULT_DIGEST: tuple[int, dt.time] = (0, dt.time(8, 30))  # the begeleider's: Monday 08:30
 # The hour in which clocks jump or repeat in Europe; nothing is scheduled inside it.
 UNSAFE_HOUR = 2
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Nothing proactive between `start` and `end` local time (the window may cross midnight)."""
-
-    start: dt.time = dt.time(21, 30)
-    end: dt.time = dt.time(8, 0)
-
-    def contains(self, local: dt.time) -> bool:
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
 
 
 def safe_time(value: dt.time) -> dt.time:
@@ -81,11 +64,11 @@ def out_of_quiet_hours(instant: dt.datetime, zone: str, quiet: QuietHours) -> dt
 
 def checkin_moment(role: Role, weekday: int | None, at: dt.time | None) -> tuple[int, dt.time]:
     """The person's chosen check-in day and time, or the role's default."""
-    default_day, default_time = DEFAULT_CHECKIN[role]
+    default_day, default_time = CHECKIN_MOMENT[role]
     return (default_day if weekday is None else weekday, default_time if at is None else at)
 
 
 def digest_moment(weekday: int | None, at: dt.time | None) -> tuple[int, dt.time]:
     """The begeleider's chosen digest day and time, or Monday 08:30."""
-    default_day, default_time = DEFAULT_DIGEST
+    default_day, default_time = DIGEST_MOMENT
     return (default_day if weekday is None else weekday, default_time if at is None else at)

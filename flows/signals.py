@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from statistics import fmean
 
+from flows.settings import SignalSettings
+
 OUDER = "ouder"
 GEZINSHUISOUDER = "gezinshuisouder"
 PARTICIPANTS = (OUDER, GEZINSHUISOUDER)
@@ -102,23 +104,6 @@ class PlacementWeeks:
     results: tuple[WeekResult, ...]
     overdue_meetings: tuple[str, ...] = ()
     contact_requests: int = 0
-
-
-@dataclass(frozen=True)
-class SignalSettings:
-    """Thresholds of the signals; scores are 1-5, higher is better."""
-
-    low_score: int = 2  # a score at or below this is low
-    drop: float = 1.5  # fall against the person's own recent mean
-    drop_window: int = 4  # earlier scored weeks in that mean
-    drop_min_weeks: int = 2  # fewer earlier scored weeks: no mean yet
-    gap: float = 2.0  # difference between the means of both sides
-    no_contact_weeks: int = 3
-    silent_weeks: int = 2
-    tension_score: int = 3  # stored 5 = no, 3 = a bit, 1 = yes
-    tension_weeks: int = 2
-    tension_window: int = 4
-    stalling_signals: int = 2  # distinct concerns that together mean "dreigt vast te lopen"
 
 
 @dataclass(frozen=True)

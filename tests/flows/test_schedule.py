@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows.schedule import (
-    QuietHours,
     at_local,
     checkin_moment,
     out_of_quiet_hours,
@@ -16,6 +15,7 @@ from flows.schedule import (
     week_key,
     weekly_due,
 )
+from flows.settings import QuietHours
 from storage.models import Role
 
 AMS = "Europe/Amsterdam"

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 
 import pytest
 
+from flows.settings import SignalSettings
 from flows.signals import (
     Assessment,
     Member,
     PlacementWeeks,
     Signal,
-    SignalSettings,
     WeekResult,
     contact_request,
     drop,

@@ -1,0 +1,150 @@
+"""The relationele route in one place: what each phase is for, what it asks of whom, and when.
+
+Read this file to answer "what does an ouder get asked in the stabilisatiefase, when, and with
+which tip?": the check-in questions per role and phase (`QUESTIONS`), the tips (`TIPS`), the
+weekly rhythm (`CHECKIN_MOMENT`, `TIP_DAYS_AFTER_CHECKIN`) and the route meetings that are due
+(`MEETING_TYPES`). Texts live in templates named after the ids here:
+`messages/<lang>/checkin/q_<question>.j2`, `prompt/<tip>.j2`, `route/goal_<phase>.j2` and the
+meeting labels in `labels.j2`. The question bank itself (answer kinds and options) is in
+`flows/questions.py`. `samenopvoeden route` prints this table for review by a behandelaar.
+Source: ../shared/domain/relational-route.md (from the study "Jouw Gezin, Mijn Zorg?").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from storage.models import Phase, Role
+
+OUDER, GHO, BEG, BEH = Role.OUDER, Role.GEZINSHUISOUDER, Role.BEGELEIDER, Role.BEHANDELAAR
+INSTALL, STABLE, EVAL = Phase.INSTALLATIEFASE, Phase.STABILISATIEFASE, Phase.EVALUATIEFASE
+PARTICIPANTS = (OUDER, GHO)
+
+# --- Phases: their order; what each is for is the template route/goal_<phase> --------------
+
+PHASES = (INSTALL, STABLE, EVAL)
+NEXT_PHASE: dict[Phase, Phase] = {
+    INSTALL: STABLE,
+    STABLE: EVAL,
+    EVAL: Phase.AFGESLOTEN,
+}
+
+# --- The weekly check-in per role and phase ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinQuestions:
+    """Every week the base questions, plus one rotating item (in turn, by ISO week)."""
+
+    base: tuple[str, ...]
+    rotating: tuple[str, ...] = ()
+
+
+_OUDER_BASE = ("contact", "samenwerken", "gehoord", "weet_hoe_het_gaat")
+_GHO_BASE = ("contact", "samenwerken", "gedeeld", "spanning")
+QUESTIONS: dict[tuple[Role, Phase], CheckinQuestions] = {
+    (OUDER, INSTALL): CheckinQuestions(_OUDER_BASE, ("afspraken_duidelijk", "kennismaking")),
+    (GHO, INSTALL): CheckinQuestions(_GHO_BASE, ("afspraken_duidelijk", "kennismaking")),
+    (OUDER, STABLE): CheckinQuestions(_OUDER_BASE, ("hoe_gaat_het_met_jou", "rol_als_ouder")),
+    (GHO, STABLE): CheckinQuestions(
+        _GHO_BASE, ("over_samenwerking_gepraat", "iets_goeds_verteld")
+    ),
+    (OUDER, EVAL): CheckinQuestions(_OUDER_BASE, ("terugkijken", "meenemen")),
+    (GHO, EVAL): CheckinQuestions(_GHO_BASE, ("terugkijken", "meenemen")),
+}
+
+
+def weekly_questions(role: Role, phase: Phase, week_number: int) -> tuple[str, ...]:
+    """The questions of one weekly check-in: the base set plus one rotating phase item."""
+    found = QUESTIONS.get((role, phase))
+    if found is None:
+        return ()
+    rotating = found.rotating
+    extra = (rotating[week_number % len(rotating)],) if rotating else ()
+    return found.base + extra
+
+
+# When the weekly check-in comes by default (a person may choose another moment in
+# /instellingen): weekday (0 = Monday) and local time.
+CHECKIN_MOMENT: dict[Role, tuple[int, dt.time]] = {
+    OUDER: (6, dt.time(19, 0)),  # Sunday 19:00
+    GHO: (6, dt.time(20, 0)),  # Sunday 20:00
+}
+# The begeleider's weekly digest, by default (she may choose another in /instellingen).
+DIGEST_MOMENT: tuple[int, dt.time] = (0, dt.time(8, 30))  # Monday 08:30
+
+# --- Tips: short reflective prompts, at most one every two weeks ------------------------------
+
+TIPS: dict[tuple[Role, Phase], tuple[str, ...]] = {
+    (OUDER, INSTALL): ("ouder_vertel_iets", "ouder_vragen_opschrijven"),
+    (GHO, INSTALL): ("gho_vraag_gewoontes", "gho_contact_afspreken"),
+    (OUDER, STABLE): ("ouder_verdriet_mag", "ouder_jouw_rol"),
+    (GHO, STABLE): ("gho_iets_goeds", "gho_hoe_samenwerken"),
+    (OUDER, EVAL): ("terugkijken_samen", "ouder_rol_later"),
+    (GHO, EVAL): ("terugkijken_samen", "gho_lessen"),
+}
+# Tips come in even ISO weeks only, three days after the person's check-in day, and not in the
+# first week after someone joined (they first get used to the weekly questions).
+TIP_DAYS_AFTER_CHECKIN = 3
+TIP_SETTLE_IN = dt.timedelta(days=7)
+
+
+def tip_for(role: Role, phase: Phase, week_number: int) -> str | None:
+    """The tip of this two-week period for a role in a phase, or None (odd week, no tips)."""
+    tips = TIPS.get((role, phase), ())
+    if not tips or week_number % 2:
+        return None
+    return tips[(week_number // 2) % len(tips)]
+
+
+# --- Route meetings: who is invited, in which phase, and when the route expects them ---------
+
+MONITORING = "samenwerkingsgesprek"
+INTERVISIE = "intervisie"
+WEEK = dt.timedelta(weeks=1)
+HALF_YEAR = dt.timedelta(weeks=26)
+
+
+@dataclass(frozen=True)
+class MeetingType:
+    code: str
+    roles: tuple[Role, ...]  # invited by default
+    phases: tuple[Phase, ...]  # offered in these phases
+    # The route expects it: once, `first_due` after the phase starts; or every `every` after.
+    first_due: dt.timedelta | None = None
+    every: dt.timedelta | None = None
+
+
+MEETING_TYPES: dict[str, MeetingType] = {
+    t.code: t
+    for t in (
+        MeetingType(
+            "kennismakingsgesprek", (OUDER, GHO, BEG, BEH), (INSTALL,), first_due=3 * WEEK
+        ),
+        MeetingType("kennismaking_ouders", (OUDER, BEG), (INSTALL,), first_due=3 * WEEK),
+        MeetingType("kennismaking_gezinshuisouders", (GHO, BEG), (INSTALL,), first_due=3 * WEEK),
+        MeetingType(
+            "begeleidingsgesprek_ouders",
+            (OUDER, BEG),
+            (STABLE,),
+            first_due=12 * WEEK,
+            every=HALF_YEAR,
+        ),
+        MeetingType(
+            "begeleidingsgesprek_gezinshuisouders",
+            (GHO, BEG),
+            (STABLE,),
+            first_due=12 * WEEK,
+            every=HALF_YEAR,
+        ),
+        MeetingType(
+            MONITORING, (OUDER, GHO, BEG, BEH), (STABLE,), first_due=12 * WEEK, every=HALF_YEAR
+        ),
+        MeetingType(INTERVISIE, (GHO, BEG), (STABLE,)),
+        MeetingType("extra_gesprek", (OUDER, GHO, BEG), (INSTALL, STABLE, EVAL)),
+        MeetingType("afrondend_gesprek_ouders", (OUDER, BEG), (EVAL,), first_due=6 * WEEK),
+        MeetingType("afsluitend_gesprek", (OUDER, GHO, BEG, BEH), (EVAL,), first_due=6 * WEEK),
+        MeetingType("afrondend_gesprek_gezinshuisouders", (GHO, BEG), (EVAL,), first_due=6 * WEEK),
+    )
+}
