@@ -1,0 +1,258 @@
+"""A press on a check-in button: an answer, skip with its reason, done, or continue.
+
+Buttons carry `ck:<checkin id>:<question index>:<value>`; every press is checked again against
+the database (whose check-in, still open, a known value), so old or foreign buttons do nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from flows.checkins.ask import (
+    changeable,
+    open_question,
+    question_say,
+    unanswered_questions,
+    variant,
+)
+from flows.checkins.free_text import OPEN_TEXT_FLOW
+from flows.outbox import drop_pending
+from flows.people import Caller, clear_state, set_state
+from flows.questions import QUESTIONS, SKIP_REASONS
+from flows.replies import Button, Outcome, Say
+from storage.models import (
+    Answer,
+    Checkin,
+    CheckinKind,
+    CheckinStatus,
+    Person,
+    Placement,
+    Role,
+    TelegramLink,
+)
+
+
+@dataclass
+class _Pressed:
+    """A check-in as a button press reads it: plain columns, no ORM object.
+
+    A press is what the bot handles most. Loading four ORM objects and letting the unit of
+    work write them back took about a quarter of a press's database time (1.6 against 1.2 ms),
+    so the press path reads columns and writes with plain statements, on the session's own
+    connection and transaction.
+    """
+
+    id: int
+    placement_id: int
+    person_id: int
+    role: Role
+    kind: CheckinKind
+    status: CheckinStatus
+    questions: list[str]
+    due_at: dt.datetime
+    closes_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+@dataclass
+class _Loaded:
+    connection: AsyncConnection
+    telegram_user_id: int
+    first_name: str
+    youth: str
+    checkin: _Pressed
+    answers: dict[str, tuple[int, str | None]]  # question id -> (answer id, value)
+
+
+# Built once: building a statement (not running it) was a noticeable part of a press.
+_PRESSED = (
+    select(
+        TelegramLink.language,
+        Person.first_name,
+        Placement.youth_name,
+        Checkin.id,
+        Checkin.placement_id,
+        Checkin.person_id,
+        Checkin.role,
+        Checkin.kind,
+        Checkin.status,
+        Checkin.questions,
+        Checkin.due_at,
+        Checkin.closes_at,
+        Checkin.closed_at,
+    )
+    .join(Person, Person.id == TelegramLink.person_id)
+    .join(Checkin, Checkin.person_id == Person.id)
+    .join(Placement, Placement.id == Checkin.placement_id)
+    .where(TelegramLink.telegram_user_id == bindparam("user"))
+    .where(Checkin.id == bindparam("checkin"))
+)
+_ANSWERS = select(Answer.question_id, Answer.id, Answer.value).where(
+    Answer.checkin_id == bindparam("checkin")
+)
+_LANGUAGE = select(TelegramLink.language).where(TelegramLink.telegram_user_id == bindparam("user"))
+_NEW_ANSWER = insert(Answer)
+_CHANGED_ANSWER = (
+    update(Answer)
+    .where(Answer.id == bindparam("answer_id"))
+    .values(value=bindparam("new_value"), score=bindparam("new_score"), changed_at=bindparam("at"))
+)
+
+
+async def _load(
+    session: AsyncSession, caller: Caller, checkin_id: int
+) -> tuple[_Loaded | None, Outcome]:
+    """The presser's own check-in with its placement and answers (two statements)."""
+    connection = await session.connection()
+    user = caller.telegram_user_id
+    found = (await connection.execute(_PRESSED, {"user": user, "checkin": checkin_id})).first()
+    if found is None:  # not theirs, gone, or someone we do not know: say it in their language
+        language = await connection.scalar(_LANGUAGE, {"user": user})
+        return None, Outcome(language or caller.telegram_language).say("common/button_expired")
+    language, first_name, youth, *columns = found
+    answers = {
+        question_id: (answer_id, value)
+        for question_id, answer_id, value in await connection.execute(
+            _ANSWERS, {"checkin": checkin_id}
+        )
+    }
+    loaded = _Loaded(connection, user, first_name, youth, _Pressed(*columns), answers)
+    return loaded, Outcome(language)
+
+
+async def press(
+    session: AsyncSession,
+    caller: Caller,
+    checkin_id: int,
+    action: str,
+    value: str | None,
+    now: dt.datetime,
+) -> Outcome:
+    """Handle a button of a check-in: an answer, skip, a skip reason, done, or continue."""
+    loaded, out = await _load(session, caller, checkin_id)
+    if loaded is None:
+        return out
+    if not changeable(loaded.checkin, now):
+        return out.say("checkin/closed", youth=loaded.youth, status=str(loaded.checkin.status))
+    if action == "skip":
+        return _ask_skip_reason(loaded, out)
+    if action == "why":
+        return await _skip(session, loaded, value, now, out)
+    if action == "done":
+        await clear_state(session, caller.telegram_user_id)
+        out.close_pressed = True
+        return out.say(
+            "checkin/thanks", variant=variant(loaded.checkin), youth=loaded.youth, wrote=False
+        )
+    if action == "go":
+        return _continue(loaded, out)
+    if action.isdigit():
+        return await _answer(session, loaded, int(action), value, now, out)
+    return out.say("common/button_expired")
+
+
+async def _answer(
+    session: AsyncSession,
+    loaded: _Loaded,
+    index: int,
+    value: str | None,
+    now: dt.datetime,
+    out: Outcome,
+) -> Outcome:
+    checkin, connection = loaded.checkin, loaded.connection
+    if not 0 <= index < len(checkin.questions) or value is None:
+        return out.say("common/button_expired")
+    question = QUESTIONS[checkin.questions[index]]
+    if value not in question.values:
+        return out.say("common/button_expired")
+    existing = loaded.answers.get(question.id)
+    if existing is None:
+        result = await connection.execute(
+            _NEW_ANSWER,
+            {
+                "checkin_id": checkin.id,
+                "placement_id": checkin.placement_id,
+                "person_id": checkin.person_id,
+                "role": checkin.role,
+                "question_id": question.id,
+                "value": value,
+                "score": question.score(value),
+                "answered_at": now,
+            },
+        )
+        (answer_id,) = result.inserted_primary_key or (0,)
+        loaded.answers[question.id] = (answer_id, value)
+    elif existing[1] == value:
+        return out  # the same button again (or twice quickly): nothing changes
+    else:
+        await connection.execute(
+            _CHANGED_ANSWER,
+            {
+                "answer_id": existing[0],
+                "new_value": value,
+                "new_score": question.score(value),
+                "at": now,
+            },
+        )
+    youth, name = loaded.youth, loaded.first_name
+    out.add(question_say(checkin, index, value, youth=youth, name=name, edit=True))
+    if existing is not None:
+        return out  # a changed answer: the next question was asked already
+    unanswered = unanswered_questions(checkin, loaded.answers)
+    if unanswered:
+        if unanswered[0] > index:
+            out.add(question_say(checkin, unanswered[0], None, youth=youth, name=name))
+        return out
+    await connection.execute(
+        update(Checkin).where(Checkin.id == checkin.id).values(status=CheckinStatus.ANSWERED)
+    )
+    checkin.status = CheckinStatus.ANSWERED
+    await set_state(
+        session,
+        loaded.telegram_user_id,
+        OPEN_TEXT_FLOW,
+        "open",
+        {"checkin_id": checkin.id},
+        now,
+    )
+    return out.add(open_question(checkin, youth))
+
+
+def _continue(loaded: _Loaded, out: Outcome) -> Outcome:
+    unanswered = unanswered_questions(loaded.checkin, loaded.answers)
+    if not unanswered:
+        return out.add(open_question(loaded.checkin, loaded.youth))
+    return out.add(
+        question_say(
+            loaded.checkin, unanswered[0], None, youth=loaded.youth, name=loaded.first_name
+        )
+    )
+
+
+def _ask_skip_reason(loaded: _Loaded, out: Outcome) -> Outcome:
+    if loaded.checkin.status != CheckinStatus.OPEN:
+        return out.say("checkin/closed", youth=loaded.youth, status=str(loaded.checkin.status))
+    buttons = tuple(
+        (Button(f"skip_{reason}", f"ck:{loaded.checkin.id}:why:{reason}"),)
+        for reason in SKIP_REASONS
+    )
+    return out.add(Say("checkin/skip_reason", {"youth": loaded.youth}, buttons=buttons, edit=True))
+
+
+async def _skip(
+    session: AsyncSession, loaded: _Loaded, reason: str | None, now: dt.datetime, out: Outcome
+) -> Outcome:
+    checkin = loaded.checkin
+    if reason not in SKIP_REASONS or checkin.status != CheckinStatus.OPEN:
+        return out.say("common/button_expired")
+    await loaded.connection.execute(
+        update(Checkin)
+        .where(Checkin.id == checkin.id)
+        .values(status=CheckinStatus.SKIPPED, skip_reason=reason, closed_at=now)
+    )
+    await drop_pending(session, kind="checkin_reminder", subject_id=checkin.id)
+    return out.add(Say("checkin/skipped", {"youth": loaded.youth, "reason": reason}, edit=True))

@@ -1,0 +1,130 @@
+"""Showing a check-in: one question as a message with its buttons, and the open question."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container
+from typing import Protocol
+
+from flows.questions import FACES, QUESTIONS, Kind
+from flows.replies import Button, Say
+from flows.schedule import week_number
+from storage.models import CheckinKind, CheckinStatus, Role
+
+
+class CheckinFacts(Protocol):
+    """What showing and changing a check-in needs: an ORM Checkin, or a press's columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def placement_id(self) -> int: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def kind(self) -> CheckinKind: ...
+    @property
+    def status(self) -> CheckinStatus: ...
+    @property
+    def questions(self) -> list[str]: ...
+    @property
+    def due_at(self) -> dt.datetime: ...
+    @property
+    def closes_at(self) -> dt.datetime: ...
+    @property
+    def closed_at(self) -> dt.datetime | None: ...
+
+
+def question_say(
+    checkin: CheckinFacts,
+    index: int,
+    chosen: str | None,
+    *,
+    youth: str,
+    name: str,
+    edit: bool = False,
+) -> Say:
+    """One question as a message: its text, the answer buttons, the current choice."""
+    question = QUESTIONS[checkin.questions[index]]
+    is_open = checkin.status in (CheckinStatus.OPEN, CheckinStatus.ANSWERED)
+    rows: list[tuple[Button, ...]] = []
+    if is_open:
+        if question.kind == Kind.FACES:
+            rows.append(
+                tuple(
+                    Button(
+                        "face",
+                        f"ck:{checkin.id}:{index}:{value}",
+                        args={"face": face, "picked": value == chosen},
+                    )
+                    for value, face in zip(question.values, FACES, strict=True)
+                )
+            )
+        else:
+            rows.extend(
+                (
+                    Button(
+                        option.label,
+                        f"ck:{checkin.id}:{index}:{option.value}",
+                        args={"picked": option.value == chosen},
+                    ),
+                )
+                for option in question.options
+            )
+        if checkin.status == CheckinStatus.OPEN and index == 0:
+            rows.append((Button("skip_week", f"ck:{checkin.id}:skip"),))
+    chosen_label = None
+    if chosen is not None:
+        chosen_label = (
+            FACES[int(chosen) - 1]
+            if question.kind == Kind.FACES
+            else next(o.label for o in question.options if o.value == chosen)
+        )
+    context = {
+        "question": question.id,
+        "kind": str(question.kind),
+        "number": index + 1,
+        "total": len(checkin.questions),
+        "youth": youth,
+        "name": name,
+        "role": str(checkin.role),
+        "intro": variant(checkin) if index == 0 else None,
+        "measurement": checkin.kind == CheckinKind.MEASUREMENT,
+        "chosen_face": chosen_label if question.kind == Kind.FACES else None,
+        "chosen_label": chosen_label if question.kind != Kind.FACES else None,
+        "closed": not is_open,
+    }
+    return Say("checkin/question", context, buttons=tuple(rows), edit=edit)
+
+
+def variant(checkin: CheckinFacts) -> int:
+    """Which opening line: it changes from week to week so the message does not feel the same."""
+    return week_number(checkin.due_at.date()) % 4
+
+
+def changeable(checkin: CheckinFacts, now: dt.datetime) -> bool:
+    """Whether answers may still be given or changed: open or answered, and not closed."""
+    return (
+        checkin.status in (CheckinStatus.OPEN, CheckinStatus.ANSWERED)
+        and checkin.closed_at is None
+        and now < checkin.closes_at
+    )
+
+
+def unanswered_questions(checkin: CheckinFacts, answered: Container[str]) -> list[int]:
+    """The indexes of the questions not answered yet, in order."""
+    return [i for i, qid in enumerate(checkin.questions) if qid not in answered]
+
+
+def open_question(checkin: CheckinFacts, youth: str) -> Say:
+    """The optional last question: write something for the begeleider, or not."""
+    return Say(
+        "checkin/open_question",
+        {"youth": youth, "measurement": checkin.kind == CheckinKind.MEASUREMENT},
+        buttons=(
+            (Button("no_thanks", f"ck:{checkin.id}:done"),),
+            (Button("contact_request", f"cr:{checkin.placement_id}"),),
+        ),
+    )
