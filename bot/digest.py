@@ -1,4 +1,7 @@
-"""Render digests into Telegram messages (split on placement boundaries) and a chart image."""
+"""Render digests into Telegram messages (split on placement boundaries) and a chart image.
+
+Whose digest is due and queueing it is route logic: flows/digest_plan.py.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,15 @@ import datetime as dt
 import html
 import io
 import re
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render import Renderer
-from flows import digest as digests
+from flows import digest_plan
 from flows.digest import Digest
-from flows.outbox import enqueue
-from flows.replies import Say
-from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
 from flows.settings import SignalSettings
-from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
 
 TELEGRAM_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -120,72 +119,21 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         pyplot.close(figure)
 
 
+def weekly_parts(
+    renderer: Renderer, language: str, digest: Digest
+) -> tuple[list[str], bytes | None]:
+    """The weekly digest as Telegram messages and its chart (flows.digest_plan queues them)."""
+    return render_parts(renderer, language, digest), chart_png(renderer, language, digest)
+
+
 async def plan_weekly(
     session: AsyncSession,
     renderer: Renderer,
     now: dt.datetime,
     signals: SignalSettings | None = None,
 ) -> int:
-    """Queue this week's digest for each begeleider whose moment (default Monday 08:30 local)
-    has come; one per local week, also when they move the moment after it came."""
-    rows = await session.execute(
-        select(Person, TelegramLink, StaffMember.id)
-        .join(TelegramLink, TelegramLink.person_id == Person.id)
-        .join(StaffMember, StaffMember.person_id == Person.id)
-        .where(StaffMember.role == Role.BEGELEIDER, TelegramLink.reachable.is_(True))
-        .order_by(Person.id)
-    )
-    staff_by_person: dict[int, tuple[Person, TelegramLink, list[int]]] = {}
-    for person, link, staff_id in rows:
-        staff_by_person.setdefault(person.id, (person, link, []))[2].append(staff_id)
-    queued = 0
-    for person, link, staff_ids in staff_by_person.values():
-        zone = link.time_zone
-        today = local_date(now, zone)
-        weekday, at = digest_moment(person.digest_weekday, person.digest_time)
-        due = at_local(monday_of(today) + dt.timedelta(days=weekday), at, zone)
-        week = week_key(monday_of(today))
-        if due > now or now - due > dt.timedelta(days=2):
-            continue
-        if await _queued_already(session, person.id, week):
-            continue
-        digest = await digests.build(session, staff_ids, now, zone, signals=signals)
-        if not digest.sections:
-            continue
-        await digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
-        for index, text in enumerate(render_parts(renderer, link.language, digest)):
-            queued += await _enqueue_part(
-                session, person.id, week, str(index), Say("digest/part", {"html": text}), now
-            )
-        png = chart_png(renderer, link.language, digest)
-        if png is not None:
-            say = Say("digest/chart_caption", {"photo": base64.b64encode(png).decode()})
-            queued += await _enqueue_part(session, person.id, week, "chart", say, now)
-    return queued
-
-
-async def _queued_already(session: AsyncSession, person_id: int, week: str) -> bool:
-    found = await session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.key == f"digest:{person_id}:{week}:0")
-    )
-    return found is not None
-
-
-async def _enqueue_part(
-    session: AsyncSession, person_id: int, week: str, part: str, say: Say, now: dt.datetime
-) -> int:
-    return int(
-        await enqueue(
-            session,
-            key=f"digest:{person_id}:{week}:{part}",
-            person_id=person_id,
-            kind="digest",
-            say=say,
-            due_at=now,
-            now=now,
-            expires_at=now + dt.timedelta(days=2),
-        )
-    )
+    """Queue the digests that are due (flows.digest_plan decides), rendered by `renderer`."""
+    return await digest_plan.plan_weekly(session, partial(weekly_parts, renderer), now, signals)
 
 
 def photo_of(context: dict[str, Any] | Any) -> bytes | None:

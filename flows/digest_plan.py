@@ -1,0 +1,94 @@
+"""Whose weekly digest is due, and queueing it: built, logged as seen, enqueued in parts.
+
+Turning a digest into Telegram messages and a chart is presentation, so the caller passes that
+in (`render`; bot/digest.py binds its renderer). Each part is queued under a key per
+begeleider and local week, so a digest is queued once, also when the moment moves after it came.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows import digest as digests
+from flows.digest import Digest
+from flows.outbox import enqueue
+from flows.replies import Say
+from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
+from flows.settings import SignalSettings
+from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
+
+# (language, digest) -> the messages' texts (HTML) and the chart as PNG bytes, if any.
+RenderDigest = Callable[[str, Digest], tuple[list[str], bytes | None]]
+
+
+async def plan_weekly(
+    session: AsyncSession,
+    render: RenderDigest,
+    now: dt.datetime,
+    signals: SignalSettings | None = None,
+) -> int:
+    """Queue this week's digest for each begeleider whose moment (default Monday 08:30 local)
+    has come; one per local week, also when they move the moment after it came."""
+    rows = await session.execute(
+        select(Person, TelegramLink, StaffMember.id)
+        .join(TelegramLink, TelegramLink.person_id == Person.id)
+        .join(StaffMember, StaffMember.person_id == Person.id)
+        .where(StaffMember.role == Role.BEGELEIDER, TelegramLink.reachable.is_(True))
+        .order_by(Person.id)
+    )
+    staff_by_person: dict[int, tuple[Person, TelegramLink, list[int]]] = {}
+    for person, link, staff_id in rows:
+        staff_by_person.setdefault(person.id, (person, link, []))[2].append(staff_id)
+    queued = 0
+    for person, link, staff_ids in staff_by_person.values():
+        zone = link.time_zone
+        today = local_date(now, zone)
+        weekday, at = digest_moment(person.digest_weekday, person.digest_time)
+        due = at_local(monday_of(today) + dt.timedelta(days=weekday), at, zone)
+        week = week_key(monday_of(today))
+        if due > now or now - due > dt.timedelta(days=2):
+            continue
+        if await _queued_already(session, person.id, week):
+            continue
+        digest = await digests.build(session, staff_ids, now, zone, signals=signals)
+        if not digest.sections:
+            continue
+        await digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
+        texts, png = render(link.language, digest)
+        for index, text in enumerate(texts):
+            queued += await _enqueue_part(
+                session, person.id, week, str(index), Say("digest/part", {"html": text}), now
+            )
+        if png is not None:
+            say = Say("digest/chart_caption", {"photo": base64.b64encode(png).decode()})
+            queued += await _enqueue_part(session, person.id, week, "chart", say, now)
+    return queued
+
+
+async def _queued_already(session: AsyncSession, person_id: int, week: str) -> bool:
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.key == f"digest:{person_id}:{week}:0")
+    )
+    return found is not None
+
+
+async def _enqueue_part(
+    session: AsyncSession, person_id: int, week: str, part: str, say: Say, now: dt.datetime
+) -> int:
+    return int(
+        await enqueue(
+            session,
+            key=f"digest:{person_id}:{week}:{part}",
+            person_id=person_id,
+            kind="digest",
+            say=say,
+            due_at=now,
+            now=now,
+            expires_at=now + dt.timedelta(days=2),
+        )
+    )
