@@ -93,12 +93,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     application = build_application(
         token=token,
         db=db,
-        route=settings.route(),
         base_url=settings.telegram_api_base_url,
         clock=SystemClock(),
-        messages_per_second=settings.messages_per_second,
-        updates_at_once=settings.updates_at_once,
         updater=webhook is None,
+        **settings.application_options(),
     )
     if webhook is not None:
         from bot.webhook import serve  # the web server only when asked
