@@ -14,6 +14,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.render import LANGUAGES, Renderer
 from flows.invites import FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
 from storage.db import Database
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a webhook instead of polling (SAMENOPVOEDEN_WEBHOOK_URL, _SECRET, _PORT)",
     )
     run.set_defaults(handler=_run)
+
+    table = commands.add_parser(
+        "route", help="print the route: phases, questions, tips and meetings (for review)"
+    )
+    table.add_argument("--lang", choices=LANGUAGES, default="nl", help="language (default nl)")
+    table.set_defaults(handler=_route)
 
     demo = commands.add_parser("demo", help="play a short story in the built-in sandbox")
     demo.add_argument("--output", default=None, help="folder for files the demo writes")
@@ -105,6 +112,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     # run_polling stops cleanly on SIGINT and SIGTERM.
     application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _route(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.route_overview import render_overview  # only this command needs it
+
+    renderer = Renderer()
+    print(render_overview(renderer, args.lang, settings.checkin_rules(), settings.meeting_rules()))
     return 0
 
 

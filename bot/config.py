@@ -57,9 +57,10 @@ def parse_quiet_hours(text: str) -> QuietHours:
     if length == dt.timedelta(0):
         raise ValueError("start and end are the same: quiet hours must not cover the whole day")
     if length > _MAX_QUIET:
+        hours, minutes = divmod(length.seconds // 60, 60)
         raise ValueError(
-            f"covers {length.seconds // 3600}h{length.seconds % 3600 // 60:02d}; at most 16 hours, "
-            "so the day keeps room for check-ins, reminders and digests"
+            f"covers {hours}h{minutes:02d}; at most 16 hours, so the day keeps room for "
+            "check-ins, reminders and digests"
         )
     quiet = QuietHours(start, end)
     defaults = [("digest", DIGEST_MOMENT[1])]
@@ -145,26 +146,16 @@ class Settings(BaseSettings):
     signal_low_score: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_LOW_SCORE", ge=1, le=4)
     signal_drop: float = Field(1.5, alias="SAMENOPVOEDEN_SIGNAL_DROP", gt=0, le=4)
     signal_drop_window: int = Field(4, alias="SAMENOPVOEDEN_SIGNAL_DROP_WINDOW", ge=1, le=26)
-    signal_drop_min_weeks: int = Field(
-        2, alias="SAMENOPVOEDEN_SIGNAL_DROP_MIN_WEEKS", ge=1, le=26
-    )
+    signal_drop_min_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_DROP_MIN_WEEKS", ge=1, le=26)
     signal_gap: float = Field(2.0, alias="SAMENOPVOEDEN_SIGNAL_GAP", gt=0, le=4)
     signal_no_contact_weeks: int = Field(
         3, alias="SAMENOPVOEDEN_SIGNAL_NO_CONTACT_WEEKS", ge=1, le=26
     )
     signal_silent_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_SILENT_WEEKS", ge=1, le=26)
-    signal_tension_score: int = Field(
-        3, alias="SAMENOPVOEDEN_SIGNAL_TENSION_SCORE", ge=1, le=4
-    )
-    signal_tension_weeks: int = Field(
-        2, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WEEKS", ge=1, le=26
-    )
-    signal_tension_window: int = Field(
-        4, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WINDOW", ge=1, le=26
-    )
-    signal_stalling_count: int = Field(
-        2, alias="SAMENOPVOEDEN_SIGNAL_STALLING_COUNT", ge=1, le=8
-    )
+    signal_tension_score: int = Field(3, alias="SAMENOPVOEDEN_SIGNAL_TENSION_SCORE", ge=1, le=4)
+    signal_tension_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WEEKS", ge=1, le=26)
+    signal_tension_window: int = Field(4, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WINDOW", ge=1, le=26)
+    signal_stalling_count: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_STALLING_COUNT", ge=1, le=8)
 
     @field_validator("telegram_bot_token")
     @classmethod
