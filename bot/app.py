@@ -22,7 +22,7 @@ from bot.transport import TOKEN_SHAPE, AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, housekeeping, measurement, meetings, prompts, retention
 from flows.planning import in_pages
-from flows.settings import CheckinRules, RouteSettings
+from flows.settings import CheckinRules, MeetingRules, RouteSettings
 from storage.db import Database
 
 # Opt in to python-telegram-bot's coming behaviour: RetryAfter.retry_after as a timedelta
@@ -105,6 +105,7 @@ def build_application(
     clock: Clock | None = None,
     renderer: Renderer | None = None,
     checkin_rules: CheckinRules | None = None,
+    meeting_rules: MeetingRules | None = None,
     messages_per_second: float = 30.0,
     updates_at_once: int = CONCURRENT_UPDATES,
     clock_jobs: bool = True,
@@ -143,6 +144,7 @@ def build_application(
         clock=clock or SystemClock(),
         route=route,
         checkin_rules=checkin_rules or CheckinRules(),
+        meeting_rules=meeting_rules or MeetingRules(),
     )
     services.deliverer = Deliverer(
         db=db,
@@ -184,7 +186,7 @@ async def plan(application: AnyApplication) -> int:
         db, lambda s, after: meetings.plan_route_due(s, now, meeting_rules, rules, after)
     )
     async with db.session() as session:
-        queued += await plan_weekly(session, services.renderer, now)
+        queued += await plan_weekly(session, services.renderer, now, services.route.signals)
         queued += await measurement.plan_results(session, now)
     return queued
 

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.render import LANGUAGES, Renderer
 from flows.invites import FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
 from storage.db import Database
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a webhook instead of polling (SAMENOPVOEDEN_WEBHOOK_URL, _SECRET, _PORT)",
     )
     run.set_defaults(handler=_run)
+
+    table = commands.add_parser(
+        "route", help="print the route: phases, questions, tips and meetings (for review)"
+    )
+    table.add_argument("--lang", choices=LANGUAGES, default="nl", help="language (default nl)")
+    table.set_defaults(handler=_route)
 
     demo = commands.add_parser("demo", help="play a short story in the built-in sandbox")
     demo.add_argument("--output", default=None, help="folder for files the demo writes")
@@ -93,12 +100,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     application = build_application(
         token=token,
         db=db,
-        route=settings.route(),
         base_url=settings.telegram_api_base_url,
         clock=SystemClock(),
-        messages_per_second=settings.messages_per_second,
-        updates_at_once=settings.updates_at_once,
         updater=webhook is None,
+        **settings.application_options(),
     )
     if webhook is not None:
         from bot.webhook import serve  # the web server only when asked
@@ -107,6 +112,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     # run_polling stops cleanly on SIGINT and SIGTERM.
     application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _route(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.route_overview import render_overview  # only this command needs it
+
+    renderer = Renderer()
+    print(render_overview(renderer, args.lang, settings.checkin_rules(), settings.meeting_rules()))
     return 0
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Self, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.updates import CONCURRENT_UPDATES
-from flows.settings import RouteSettings
+from flows.route import CHECKIN_MOMENT, DIGEST_MOMENT
+from flows.settings import CheckinRules, MeetingRules, QuietHours, RouteSettings, SignalSettings
 from storage.crypto import DataKeyError, parse_keys
 from storage.db import async_url
 
@@ -25,6 +28,57 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 _SECRET_RULE = "must be 32-256 characters of A-Z, a-z, 0-9, _ and -; " + (
     "make one with `openssl rand -hex 32`"
 )
+
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+# Quiet hours leave at least this much of the day for check-ins, reminders and digests.
+_MAX_QUIET = dt.timedelta(hours=16)
+
+
+def _clock_time(text: str, example: str) -> dt.time:
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"must be a time as HH:MM, e.g. {example}")
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def _minutes(at: dt.time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """Read `21:30-08:00` (start-end, local time; the window may cross midnight)."""
+    start_text, dash, end_text = text.partition("-")
+    if not dash:
+        raise ValueError("must be two times as HH:MM-HH:MM, e.g. 21:30-08:00")
+    start = _clock_time(start_text, "21:30-08:00")
+    end = _clock_time(end_text, "21:30-08:00")
+    length = dt.timedelta(minutes=(_minutes(end) - _minutes(start)) % (24 * 60))
+    if length == dt.timedelta(0):
+        raise ValueError("start and end are the same: quiet hours must not cover the whole day")
+    if length > _MAX_QUIET:
+        hours, minutes = divmod(length.seconds // 60, 60)
+        raise ValueError(
+            f"covers {hours}h{minutes:02d}; at most 16 hours, so the day keeps room for "
+            "check-ins, reminders and digests"
+        )
+    quiet = QuietHours(start, end)
+    defaults = [("digest", DIGEST_MOMENT[1])]
+    defaults += [(f"{role} check-in", at) for role, (_, at) in CHECKIN_MOMENT.items()]
+    for what, at in defaults:
+        if quiet.contains(at):
+            raise ValueError(f"covers the default {what} moment {at:%H:%M} of the route")
+    return quiet
+
+
+class AppOptions(TypedDict):
+    """The settings `build_application` takes, as keyword arguments."""
+
+    route: RouteSettings
+    checkin_rules: CheckinRules
+    meeting_rules: MeetingRules
+    messages_per_second: float
+    updates_at_once: int
 
 
 @dataclass(frozen=True)
@@ -63,6 +117,45 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(None, alias="SAMENOPVOEDEN_WEBHOOK_SECRET")
     # Encrypts typed answers and meeting places (storage/crypto.py); "new,old" while rotating.
     data_key: SecretStr | None = Field(None, alias="SAMENOPVOEDEN_DATA_KEY")
+
+    # The rules of the route that are settings (flows/settings.py has their meaning).
+    quiet_hours: str = Field("21:30-08:00", alias="SAMENOPVOEDEN_QUIET_HOURS")
+    checkin_reminder_after_hours: int = Field(
+        24, alias="SAMENOPVOEDEN_CHECKIN_REMINDER_AFTER_HOURS", ge=1, le=143
+    )
+    # Before next week's check-in comes.
+    checkin_closes_after_days: int = Field(
+        4, alias="SAMENOPVOEDEN_CHECKIN_CLOSES_AFTER_DAYS", ge=1, le=6
+    )
+    checkin_send_late_days: int = Field(
+        2, alias="SAMENOPVOEDEN_CHECKIN_SEND_LATE_DAYS", ge=0, le=6
+    )
+    meeting_reminder_days_before: int = Field(
+        2, alias="SAMENOPVOEDEN_MEETING_REMINDER_DAYS_BEFORE", ge=1, le=14
+    )
+    meeting_reminder_at: str = Field("18:00", alias="SAMENOPVOEDEN_MEETING_REMINDER_AT")
+    meeting_reminder_hours_before: int = Field(
+        2, alias="SAMENOPVOEDEN_MEETING_REMINDER_HOURS_BEFORE", ge=1, le=48
+    )
+    route_meeting_warning_weeks: int = Field(
+        3, alias="SAMENOPVOEDEN_ROUTE_MEETING_WARNING_WEEKS", ge=1, le=12
+    )
+    questionnaire_days_before: int = Field(
+        7, alias="SAMENOPVOEDEN_QUESTIONNAIRE_DAYS_BEFORE", ge=1, le=28
+    )
+    signal_low_score: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_LOW_SCORE", ge=1, le=4)
+    signal_drop: float = Field(1.5, alias="SAMENOPVOEDEN_SIGNAL_DROP", gt=0, le=4)
+    signal_drop_window: int = Field(4, alias="SAMENOPVOEDEN_SIGNAL_DROP_WINDOW", ge=1, le=26)
+    signal_drop_min_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_DROP_MIN_WEEKS", ge=1, le=26)
+    signal_gap: float = Field(2.0, alias="SAMENOPVOEDEN_SIGNAL_GAP", gt=0, le=4)
+    signal_no_contact_weeks: int = Field(
+        3, alias="SAMENOPVOEDEN_SIGNAL_NO_CONTACT_WEEKS", ge=1, le=26
+    )
+    signal_silent_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_SILENT_WEEKS", ge=1, le=26)
+    signal_tension_score: int = Field(3, alias="SAMENOPVOEDEN_SIGNAL_TENSION_SCORE", ge=1, le=4)
+    signal_tension_weeks: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WEEKS", ge=1, le=26)
+    signal_tension_window: int = Field(4, alias="SAMENOPVOEDEN_SIGNAL_TENSION_WINDOW", ge=1, le=26)
+    signal_stalling_count: int = Field(2, alias="SAMENOPVOEDEN_SIGNAL_STALLING_COUNT", ge=1, le=8)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -117,6 +210,49 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Amsterdam") from error
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_shape(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("meeting_reminder_at")
+    @classmethod
+    def _reminder_at_shape(cls, value: str) -> str:
+        _clock_time(value, "18:00")
+        return value
+
+    @model_validator(mode="after")
+    def _rules_fit_together(self) -> Self:
+        def alias(name: str) -> str:
+            return str(type(self).model_fields[name].alias)
+
+        problems = []
+        if self.checkin_reminder_after_hours >= 24 * self.checkin_closes_after_days:
+            problems.append(
+                f"{alias('checkin_reminder_after_hours')}: the reminder must come before the "
+                f"check-in closes ({alias('checkin_closes_after_days')})"
+            )
+        if self.checkin_send_late_days > self.checkin_closes_after_days:
+            problems.append(
+                f"{alias('checkin_send_late_days')}: a check-in sent late must still be open "
+                f"(at most {alias('checkin_closes_after_days')})"
+            )
+        if self.meeting_reminder_hours_before >= 24 * self.meeting_reminder_days_before:
+            problems.append(
+                f"{alias('meeting_reminder_hours_before')}: the last reminder must come after "
+                f"the first ({alias('meeting_reminder_days_before')})"
+            )
+        for weeks, window in (
+            ("signal_drop_min_weeks", "signal_drop_window"),
+            ("signal_tension_weeks", "signal_tension_window"),
+        ):
+            if getattr(self, weeks) > getattr(self, window):
+                problems.append(f"{alias(weeks)}: must not be more than {alias(window)}")
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
     def require_token(self) -> str:
         if self.telegram_bot_token is None:
             raise ConfigError(
@@ -161,6 +297,49 @@ class Settings(BaseSettings):
             invite_valid_days=self.invite_valid_days,
             retention_days=self.retention_days,
             outbox_keep_days=self.outbox_keep_days,
+            signals=self.signal_settings(),
+        )
+
+    def checkin_rules(self) -> CheckinRules:
+        return CheckinRules(
+            reminder_after=dt.timedelta(hours=self.checkin_reminder_after_hours),
+            closes_after=dt.timedelta(days=self.checkin_closes_after_days),
+            send_late_until=dt.timedelta(days=self.checkin_send_late_days),
+            quiet=parse_quiet_hours(self.quiet_hours),
+        )
+
+    def meeting_rules(self) -> MeetingRules:
+        return MeetingRules(
+            day_before=dt.timedelta(days=self.meeting_reminder_days_before),
+            day_before_at=_clock_time(self.meeting_reminder_at, "18:00"),
+            shortly_before=dt.timedelta(hours=self.meeting_reminder_hours_before),
+            route_warning=dt.timedelta(weeks=self.route_meeting_warning_weeks),
+            questionnaire_ahead=dt.timedelta(days=self.questionnaire_days_before),
+        )
+
+    def signal_settings(self) -> SignalSettings:
+        return SignalSettings(
+            low_score=self.signal_low_score,
+            drop=self.signal_drop,
+            drop_window=self.signal_drop_window,
+            drop_min_weeks=self.signal_drop_min_weeks,
+            gap=self.signal_gap,
+            no_contact_weeks=self.signal_no_contact_weeks,
+            silent_weeks=self.signal_silent_weeks,
+            tension_score=self.signal_tension_score,
+            tension_weeks=self.signal_tension_weeks,
+            tension_window=self.signal_tension_window,
+            stalling_signals=self.signal_stalling_count,
+        )
+
+    def application_options(self) -> AppOptions:
+        """Everything `build_application` takes from the configuration."""
+        return AppOptions(
+            route=self.route(),
+            checkin_rules=self.checkin_rules(),
+            meeting_rules=self.meeting_rules(),
+            messages_per_second=self.messages_per_second,
+            updates_at_once=self.updates_at_once,
         )
 
 
@@ -172,5 +351,6 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"])
-            lines.append(f"  {name}: {problem['msg']}")
+            # Rules that check several settings together name them in their message.
+            lines.append(f"  {name}: {problem['msg']}" if name else f"  {problem['msg']}")
         raise ConfigError("Configuration problem:\n" + "\n".join(lines)) from None

@@ -14,17 +14,6 @@ PRIVACY_NOTICE_VERSION = "2026-11"
 
 
 @dataclass(frozen=True)
-class RouteSettings:
-    default_timezone: str = "Europe/Amsterdam"
-    invite_valid_days: int = 14
-    retention_days: int = 365
-    # Days a delivered (or failed, dropped) outbox row keeps its payload: rendered text, names,
-    # quoted answers, chart images. Key, status, times and Telegram's message id stay as proof.
-    outbox_keep_days: int = 7
-    notice_version: str = PRIVACY_NOTICE_VERSION
-
-
-@dataclass(frozen=True)
 class QuietHours:
     """Nothing proactive between `start` and `end` local time (the window may cross midnight)."""
 
@@ -74,3 +63,18 @@ class SignalSettings:
     tension_weeks: int = 2
     tension_window: int = 4
     stalling_signals: int = 2  # distinct concerns that together mean "dreigt vast te lopen"
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    """Settings of the bot as a whole: zone, invites, keeping, and the signals' thresholds."""
+
+    default_timezone: str = "Europe/Amsterdam"
+    invite_valid_days: int = 14
+    retention_days: int = 365
+    # Days a delivered (or failed, dropped) outbox row keeps its payload: rendered text, names,
+    # quoted answers, chart images. Key, status, times and Telegram's message id stay as proof.
+    outbox_keep_days: int = 7
+    notice_version: str = PRIVACY_NOTICE_VERSION
+    # Read by the digest and /overzicht.
+    signals: SignalSettings = field(default_factory=SignalSettings)

@@ -464,3 +464,47 @@ for _card in (
     "over_samenwerking_praten",
 ):
     VARIANTS[f"cards/{_card}"] = [BASE]
+
+# `samenopvoeden route`: one phase with both kinds of role and meeting (tests/test_cli.py
+# renders the real table from flows/route.py).
+_ROUTE_ROLE = {
+    "name": "ouder",
+    "moment": {"weekday": 6, "time": dt.time(19, 0)},
+    "base": ["Had je deze week contact met de gezinshuisouders van Sam?"],
+    "rotating": [],
+    "tips": [HOSTILE],
+}
+VARIANTS["route/overview.txt"] = [
+    {
+        "youth": "Sam",
+        "rules": {
+            "reminder_hours": 24,
+            "closes_days": 4,
+            "quiet_start": "21:30",
+            "quiet_end": "08:00",
+            "tip_days": 3,
+            "digest": {"weekday": 0, "time": dt.time(8, 30)},
+            "meeting_days_before": 2,
+            "meeting_at": "18:00",
+            "meeting_hours_before": 2,
+            "warning_weeks": 3,
+        },
+        "phases": [
+            {
+                "name": "stabilisatiefase",
+                "next": "evaluatiefase",
+                "goal": "Rust in de samenwerking.",
+                "roles": [_ROUTE_ROLE, {**_ROUTE_ROLE, "name": "gezinshuisouder", "tips": []}],
+                "meetings": [
+                    {
+                        "type": "samenwerkingsgesprek",
+                        "roles": ["ouder", "behandelaar"],
+                        "first_weeks": 12,
+                        "every_weeks": 26,
+                    },
+                    {"type": "intervisie", "roles": ["gezinshuisouder"], "first_weeks": None},
+                ],
+            }
+        ],
+    }
+]

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
+from bot.render import LANGUAGES, Renderer
+from bot.route_overview import SAMPLE_NAMES, plain
+from flows import route
 from storage.crypto import DataKeyError, new_key, parse_keys
 from storage.db import Database
 from tests.conftest import TEST_DATA_KEY
@@ -211,3 +215,71 @@ def test_postgresql_with_the_data_key_upgrades(
     monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
     assert main(["db", "upgrade"]) == 0
     assert "database is up to date" in capsys.readouterr().out
+
+
+def route_sections(output: str) -> dict[str, str]:
+    """The printed table split per phase: the text under each '== n. Phase ==' heading."""
+    parts = re.split(r"^== \d+\. (.+) ==$", output, flags=re.MULTILINE)
+    return {parts[i].lower(): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_route_prints_every_phase_question_tip_and_meeting_of_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["route", "--lang", language]) == 0
+    output = capsys.readouterr().out
+    # Plain text, not Telegram HTML.
+    assert "<" not in output
+    assert "&amp;" not in output
+    renderer = Renderer()
+
+    def text(template: str, **context: object) -> str:
+        return plain(renderer.render(language, template, context))
+
+    sections = route_sections(output)
+    assert list(sections) == [str(phase) for phase in route.PHASES]
+    for phase in route.PHASES:
+        section = sections[str(phase)]
+        assert text(f"route/goal_{phase}") in section
+        next_phase = renderer.label(language, "phase_staff", {"name": route.NEXT_PHASE[phase]})
+        assert next_phase in section
+        for role in route.PARTICIPANTS:
+            asked = route.QUESTIONS[(role, phase)]
+            for question in asked.base + asked.rotating:
+                assert text(f"checkin/q_{question}", youth="Sam", role=str(role)) in section
+            for tip in route.TIPS[(role, phase)]:
+                name = SAMPLE_NAMES[role]
+                assert text(f"prompt/{tip}", youth="Sam", name=name) in section
+        for kind in route.MEETING_TYPES.values():
+            label = renderer.label(language, "meeting_type", {"type": kind.code})
+            assert (f"- {label}." in section) == (phase in kind.phases), (phase, kind.code)
+
+
+def test_route_shows_the_rules_as_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["route"]) == 0
+    default = capsys.readouterr().out
+    assert "Na 24 uur komt één herinnering." in default
+    assert "Tussen 21:30 en 08:00" in default
+    monkeypatch.setenv("SAMENOPVOEDEN_CHECKIN_REMINDER_AFTER_HOURS", "30")
+    monkeypatch.setenv("SAMENOPVOEDEN_QUIET_HOURS", "22:00-07:30")
+    assert main(["route"]) == 0
+    configured = capsys.readouterr().out
+    assert "Na 30 uur komt één herinnering." in configured
+    assert "Tussen 22:00 en 07:30" in configured
+
+
+def test_route_with_a_wrong_setting_says_which(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAMENOPVOEDEN_QUIET_HOURS", "00:00-23:59")
+    assert main(["route"]) == 2
+    assert "SAMENOPVOEDEN_QUIET_HOURS" in capsys.readouterr().err
