@@ -1,0 +1,117 @@
+"""The shared guards (flows/guards.py): the same situation gets the same refusal in every flow,
+and a refused press changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app import AnyApplication
+from bot.clock import FakeClock
+from bot.sandbox.people import Person as ChatPerson
+from bot.sandbox.server import Sandbox
+from storage.db import Database
+from storage.models import Phase, Placement, Role
+from tests.e2e.conftest import snapshot, staff_invite_code
+
+EXPIRED = "Deze knop werkt niet meer"
+NOT_YOURS = "Deze plaatsing hoort niet bij jou"
+ONLY_BEGELEIDER = "Dit kan alleen een begeleider"
+
+
+async def _sam(db: Database) -> int:
+    async with db.session() as session:
+        sam = await session.scalar(select(Placement.id))
+    assert sam is not None
+    return sam
+
+
+async def test_a_press_from_an_unknown_account_is_expired_in_every_flow(
+    app: AnyApplication,
+    sandbox: Sandbox,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+) -> None:
+    sam = await _sam(db)
+    stranger = sandbox.person(7777, "Stranger")
+    await stranger.send("/start")
+    before = await snapshot(db)
+    pressed = [
+        f"fa:{sam}",
+        f"fa:{sam}:stabilisatiefase",
+        f"pl:{sam}",
+        f"iv:{sam}:o",
+        f"me:{sam}",
+        f"me:{sam}:go",
+        f"cr:{sam}",
+        "lang:en",
+        "in:d",
+        "st:pause",
+    ]
+    for data in pressed:
+        [reply] = await stranger.click_data(data, stranger.last.message_id)
+        assert EXPIRED in reply.text, data
+    assert await snapshot(db) == before
+
+
+async def test_staff_buttons_refuse_family_and_other_begeleiders_alike(
+    app: AnyApplication,
+    sandbox: Sandbox,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    sam = await _sam(db)
+    _, olga, _ = family
+    code = await staff_invite_code(db, clock, Role.BEGELEIDER, "Carla")
+    carla = sandbox.person(1002, "Carla")
+    await carla.send(f"/start {code}")
+    await carla.click("✅ Ja, ik doe mee")
+    before = {k: v for k, v in (await snapshot(db)).items() if k != "access_log"}
+    # An ouder pressing a begeleider's button hears that only a begeleider can do this.
+    for data in (f"fa:{sam}", f"fa:{sam}:stabilisatiefase", f"pl:{sam}", f"iv:{sam}:o"):
+        [reply] = await olga.click_data(data, olga.last.message_id)
+        assert ONLY_BEGELEIDER in reply.text, data
+    # The questionnaire is for any staff: to the ouder the placement is not theirs.
+    for data in (f"me:{sam}", f"me:{sam}:go"):
+        [reply] = await olga.click_data(data, olga.last.message_id)
+        assert NOT_YOURS in reply.text, data
+    # Another begeleider is staff, but not of Sam's placement: not theirs, in every flow.
+    for data in (
+        f"fa:{sam}",
+        f"fa:{sam}:stabilisatiefase",
+        f"pl:{sam}",
+        f"iv:{sam}:o",
+        f"me:{sam}",
+        f"me:{sam}:go",
+    ):
+        [reply] = await carla.click_data(data, carla.last.message_id)
+        assert NOT_YOURS in reply.text, data
+    after = {k: v for k, v in (await snapshot(db)).items() if k != "access_log"}
+    assert after == before
+
+
+async def test_a_closed_placement_refuses_new_links_and_another_phase(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+) -> None:
+    sam = await _sam(db)
+    bea, _, _ = family
+    # Bea opened /fase and a new link for Sam before the placement was closed elsewhere.
+    await bea.send("/fase")
+    choose_phase = bea.last
+    await bea.send("/plaatsingen")
+    await bea.click("➕ Nieuwe link voor Sam")
+    choose_role = bea.last
+    async with db.session() as session:
+        placement = await session.get(Placement, sam)
+        assert placement is not None
+        placement.phase = Phase.AFGESLOTEN
+    before = await snapshot(db)
+    for message, label in ((choose_phase, "Sam · installatiefase"), (choose_role, "Ouder")):
+        [shown] = await bea.click(label, message)
+        # The refusal replaces the pressed message, so its buttons are gone.
+        assert shown.message_id == message.message_id, label
+        assert "De plaatsing van Sam is afgesloten" in shown.text, label
+        assert not shown.buttons, label
+    assert await snapshot(db) == before
