@@ -133,3 +133,28 @@ def _holds(me: Me, placement: Placement, roles: Collection[Role]) -> bool:
         me, {Role.BEHANDELAAR}
     )
     return as_begeleider or as_behandelaar
+
+
+async def placement_press(
+    session: AsyncSession,
+    caller: Caller,
+    placement_id: int,
+    roles: Collection[Role] = BEGELEIDER,
+    *,
+    open_only: bool = False,
+    options: Sequence[ORMOption] = (),
+) -> tuple[Me, Placement] | Outcome:
+    """Check a press on a placement's staff button: who pressed, and is it their placement?
+
+    Someone unknown gets the expired reply; anyone who is not staff of this placement in these
+    roles (a parent, another begeleider) gets not-yours, so a press tells nothing about it.
+    """
+    me = await who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
+    placement = await own_placement(
+        session, me, placement_id, roles, open_only=open_only, options=options
+    )
+    if isinstance(placement, Outcome):
+        return placement
+    return me, placement

@@ -60,12 +60,10 @@ async def confirm(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Say what will be sent to whom, and ask to confirm."""
-    me = await guards.who(session, caller, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    placement = await guards.own_placement(session, me, placement_id, guards.STAFF)
-    if isinstance(placement, Outcome):
-        return placement
+    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
     if await _open_round(session, placement.id, now) is not None:
         return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
@@ -87,12 +85,10 @@ async def send(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Start a round for the placement (the staff member confirmed)."""
-    me = await guards.who(session, caller, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    placement = await guards.own_placement(session, me, placement_id, guards.STAFF)
-    if isinstance(placement, Outcome):
-        return placement
+    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
     if await _open_round(session, placement.id, now) is not None:
         return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))

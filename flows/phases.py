@@ -48,12 +48,10 @@ async def confirm(
     session: AsyncSession, caller: Caller, placement_id: int, settings: RouteSettings
 ) -> Outcome:
     """Explain what the next phase means and ask to confirm."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    placement = await guards.own_placement(session, me, placement_id, open_only=True)
-    if isinstance(placement, Outcome):
-        return placement
+    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
     target = NEXT_PHASE[placement.phase]  # every open phase has a next one
     buttons = (
@@ -78,12 +76,10 @@ async def move(
     settings: RouteSettings,
 ) -> Outcome:
     """Move the placement to the next phase and tell its ouders and gezinshuisouders."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    placement = await guards.own_placement(session, me, placement_id)
-    if isinstance(placement, Outcome):
-        return placement
+    found = await guards.placement_press(session, caller, placement_id)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
     if NEXT_PHASE.get(placement.phase) != target:
         # Pressed twice, or on an old message: the placement moved on already.

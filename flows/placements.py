@@ -209,12 +209,10 @@ def _summary(
 
 async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id: int) -> Outcome:
     """Offer which role a new invite link for this placement is for."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    placement = await guards.own_placement(session, me, placement_id)
-    if isinstance(placement, Outcome):
-        return placement
+    found = await guards.placement_press(session, caller, placement_id)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     buttons = tuple(
         (Button(f"role_{role}", f"iv:{placement.id}:{code}"),)
         for code, role in INVITE_ROLE_CODES.items()
@@ -234,17 +232,16 @@ async def make_invite(
     bot_username: str,
 ) -> Outcome:
     """Create one more invite link for a role in the begeleider's own placement."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER, pressed=True)
-    if isinstance(me, Outcome):
-        return me
+    participants = [selectinload(Placement.participants)]
+    found = await guards.placement_press(
+        session, caller, placement_id, open_only=True, options=participants
+    )
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     role = INVITE_ROLE_CODES.get(role_code)
     if role is None:
         return guards.refuse(me.language, guards.NOT_YOURS)
-    placement = await guards.own_placement(
-        session, me, placement_id, open_only=True, options=[selectinload(Placement.participants)]
-    )
-    if isinstance(placement, Outcome):
-        return placement
     out = Outcome(me.language)
     side = [p for p in placement.participants if p.role == role]
     full = (role == Role.BEHANDELAAR and placement.behandelaar_id is not None) or len(side) >= 2
