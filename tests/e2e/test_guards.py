@@ -18,6 +18,18 @@ NOT_YOURS = "Deze plaatsing hoort niet bij jou"
 ONLY_BEGELEIDER = "Dit kan alleen een begeleider"
 
 
+def _staff_presses(sam: int) -> list[str]:
+    """A valid-looking press of every staff button that names Sam's placement."""
+    return [
+        f"fa:{sam}",
+        f"fa:{sam}:stabilisatiefase",
+        f"pl:{sam}",
+        f"iv:{sam}:o",
+        f"me:{sam}",
+        f"me:{sam}:go",
+    ]
+
+
 async def _sam(db: Database) -> int:
     async with db.session() as session:
         sam = await session.scalar(select(Placement.id))
@@ -35,19 +47,7 @@ async def test_a_press_from_an_unknown_account_is_expired_in_every_flow(
     stranger = sandbox.person(7777, "Stranger")
     await stranger.send("/start")
     before = await snapshot(db)
-    pressed = [
-        f"fa:{sam}",
-        f"fa:{sam}:stabilisatiefase",
-        f"pl:{sam}",
-        f"iv:{sam}:o",
-        f"me:{sam}",
-        f"me:{sam}:go",
-        f"cr:{sam}",
-        "lang:en",
-        "in:d",
-        "st:pause",
-    ]
-    for data in pressed:
+    for data in [*_staff_presses(sam), f"cr:{sam}", "lang:en", "in:d", "st:pause"]:
         [reply] = await stranger.click_data(data, stranger.last.message_id)
         assert EXPIRED in reply.text, data
     assert await snapshot(db) == before
@@ -69,16 +69,8 @@ async def test_staff_buttons_refuse_family_and_other_begeleiders_alike(
     before = await snapshot(db)
     # Whoever is not staff of Sam's placement (his ouder, another begeleider) hears the same:
     # not yours, in every flow; the command itself names the role it needs.
-    staff_presses = (
-        f"fa:{sam}",
-        f"fa:{sam}:stabilisatiefase",
-        f"pl:{sam}",
-        f"iv:{sam}:o",
-        f"me:{sam}",
-        f"me:{sam}:go",
-    )
     for person in (olga, carla):
-        for data in staff_presses:
+        for data in _staff_presses(sam):
             [reply] = await person.click_data(data, person.last.message_id)
             assert NOT_YOURS in reply.text, (person.first_name, data)
     [reply] = await olga.send("/fase")
