@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows import erasure, meetings, preferences
+from flows import erasure, guards, meetings, preferences
 from flows.access import own_data_row
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.people import (
@@ -18,6 +18,7 @@ from flows.people import (
     Me,
     clear_state,
     get_state,
+    language_of,
     load_me,
     tell_begeleiders,
 )
@@ -39,9 +40,7 @@ from storage.models import (
     MeetingStatus,
     Participant,
     Person,
-    Phase,
     Placement,
-    Role,
     StaffMember,
 )
 
@@ -67,20 +66,20 @@ async def privacy(session: AsyncSession, caller: Caller, settings: RouteSettings
 
 async def choose_language(session: AsyncSession, caller: Caller) -> Outcome:
     """Offer the languages."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller)
+    if isinstance(me, Outcome):
+        return me
     buttons = tuple((Button(f"language_{lang}", f"lang:{lang}"),) for lang in LANGUAGES)
     return Outcome(me.language).add(Say("account/choose_language", buttons=buttons))
 
 
 async def set_language(session: AsyncSession, caller: Caller, language: str) -> Outcome:
     """Store the chosen language and answer in it."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     if language not in LANGUAGES:
-        return Outcome(me.language).add(Say("common/button_expired"))
+        return guards.refuse(me.language, guards.EXPIRED)
     me.link.language = language
     out = Outcome(language).add(Say("account/language_set", edit=True))
     out.menus.append(me.menu())
@@ -278,9 +277,9 @@ async def stop_choice(
     settings: RouteSettings,
 ) -> Outcome:
     """Carry out a choice from the /stop menu."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).add(Say("common/button_expired"))
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     if choice == "no":
         return out.add(Say("account/stop_cancelled", edit=True))
@@ -302,27 +301,18 @@ async def stop_choice(
         return out.add(Say("account/erase_confirm", buttons=buttons, edit=True))
     if choice == "erase!":
         if await _placements_led(session, me):
-            return out.add(Say("common/button_expired"))
+            return guards.refuse(me.language, guards.EXPIRED)
         # Ephemeral: the notice names who left, so its payload goes as soon as it is delivered.
         await tell_begeleiders(session, me, "account/erased_notice", out, ephemeral=True)
         await erase(session, me, now, settings)
         out.add(Say("account/erased", edit=True))
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
         return out
-    return out.add(Say("common/button_expired"))
+    return guards.refuse(me.language, guards.EXPIRED)
 
 
 async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:
-    ids = [s.id for s in me.staff_as(Role.BEGELEIDER)]
-    if not ids:
-        return []
-    return list(
-        await session.scalars(
-            select(Placement).where(
-                Placement.begeleider_id.in_(ids), Placement.phase != Phase.AFGESLOTEN
-            )
-        )
-    )
+    return await guards.open_placements_of(session, me, guards.BEGELEIDER)
 
 
 async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: RouteSettings) -> None:
@@ -454,5 +444,4 @@ async def unknown_command(session: AsyncSession, caller: Caller) -> Outcome:
 async def expired_button(session: AsyncSession, caller: Caller) -> Outcome:
     """Answer a button we do not know (old, or not meant for this chat)."""
     me = await load_me(session, caller.telegram_user_id)
-    language = me.language if me else caller.telegram_language
-    return Outcome(language).add(Say("common/button_expired"))
+    return guards.refuse(language_of(me, caller), guards.EXPIRED)

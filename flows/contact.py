@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.people import Caller, begeleider_recipient, load_me
+from flows import guards
+from flows.people import Caller, begeleider_recipient
 from flows.replies import Button, Outcome, Say
 from storage.models import ContactRequest, Person, StaffMember
 
@@ -17,9 +18,9 @@ REPEAT_WINDOW = dt.timedelta(hours=12)
 
 async def contact(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """The /contact command: ask for contact, choosing the placement when there are several."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller)
+    if isinstance(me, Outcome):
+        return me
     if not me.participations:
         return Outcome(me.language).say("contact/only_participants")
     if len(me.participations) == 1:
@@ -35,13 +36,13 @@ async def request(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Tell the begeleider of this placement now, and confirm to the person."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     participation = next((p for p in me.participations if p.placement_id == placement_id), None)
     if participation is None:
-        return out.say("common/button_expired")
+        return guards.refuse(me.language, guards.EXPIRED)
     placement = participation.placement
     begeleider = await session.scalar(
         select(Person.first_name)

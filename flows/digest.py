@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import access
+from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
 from flows.people import load_me
@@ -44,8 +44,8 @@ from storage.models import (
     MeetingStatus,
     Participant,
     Person,
-    Phase,
     Placement,
+    Role,
     TelegramLink,
 )
 
@@ -105,7 +105,7 @@ async def build(
     since = this_week - dt.timedelta(weeks=weeks)
     query = select(Placement).where(
         (Placement.begeleider_id.in_(staff_ids)) | (Placement.behandelaar_id.in_(staff_ids)),
-        Placement.phase != Phase.AFGESLOTEN,
+        guards.is_open(),
     )
     if only_youth is not None:
         query = query.where(Placement.youth_name.ilike(only_youth))
@@ -452,11 +452,11 @@ async def overview(
     """Build /overzicht: full for a begeleider, brief for a behandelaar; log who saw what."""
     me = await load_me(session, telegram_user_id)
     if me is None:
-        return Overview(fallback_language, refusal="common/not_registered")
-    begeleider = [s.id for s in me.staff if str(s.role) == "begeleider"]
-    behandelaar = [s.id for s in me.staff if str(s.role) == "behandelaar"]
+        return Overview(fallback_language, refusal=guards.NOT_REGISTERED)
+    begeleider = sorted(guards.staff_ids(me, guards.BEGELEIDER))
+    behandelaar = sorted(guards.staff_ids(me, {Role.BEHANDELAAR}))
     if not begeleider and not behandelaar:
-        return Overview(me.language, refusal="common/only_staff")
+        return Overview(me.language, refusal=guards.staff_refusal(guards.STAFF))
     zone = me.link.time_zone
     brief = not begeleider
     digest = await build(

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import access
+from flows import access, guards
 from flows.checkins import question_say
 from flows.outbox import enqueue
-from flows.people import Caller, Me, load_me, staff_link
+from flows.people import Caller, staff_link
 from flows.questions import DIMENSIONS, MEASUREMENT_QUESTIONS
 from flows.replies import Button, Outcome, Say
 from storage.models import (
@@ -27,7 +27,6 @@ from storage.models import (
     MeasurementRound,
     Participant,
     Person,
-    Phase,
     Placement,
     Role,
     TelegramLink,
@@ -36,36 +35,12 @@ from storage.models import (
 ROUND_OPEN_FOR = dt.timedelta(days=7)
 
 
-def _staff_ids(me: Me) -> set[int]:
-    return {s.id for s in me.staff if s.role in (Role.BEGELEIDER, Role.BEHANDELAAR)}
-
-
-async def _own(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
-    placement = await session.get(Placement, placement_id)
-    ids = _staff_ids(me)
-    if placement is None or not ({placement.begeleider_id, placement.behandelaar_id} & ids):
-        return None
-    return placement
-
-
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the staff member's open placements to send the questionnaire for."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
-    ids = _staff_ids(me)
-    if not ids:
-        return Outcome(me.language).say("common/only_staff")
-    placements = list(
-        await session.scalars(
-            select(Placement)
-            .where(
-                Placement.begeleider_id.in_(ids) | Placement.behandelaar_id.in_(ids),
-                Placement.phase != Phase.AFGESLOTEN,
-            )
-            .order_by(Placement.youth_name, Placement.id)
-        )
-    )
+    me = await guards.staff(session, caller)
+    if isinstance(me, Outcome):
+        return me
+    placements = await guards.open_placements_of(session, me)
     if not placements:
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
@@ -85,13 +60,11 @@ async def confirm(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Say what will be sent to whom, and ask to confirm."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
-    placement = await _own(session, me, placement_id)
-    if placement is None:
-        return out.say("placements/not_yours")
     if await _open_round(session, placement.id, now) is not None:
         return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
     buttons = (
@@ -112,13 +85,11 @@ async def send(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Start a round for the placement (the staff member confirmed)."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
-    placement = await _own(session, me, placement_id)
-    if placement is None:
-        return out.say("placements/not_yours")
     if await _open_round(session, placement.id, now) is not None:
         return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
     sent_to = await start_round(session, placement, me.person.id, now)

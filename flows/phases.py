@@ -8,8 +8,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from flows import guards
 from flows.outbox import drop_pending
-from flows.people import Caller, Me, load_me, recipient
+from flows.people import Caller, load_me, recipient
 from flows.replies import Button, Outcome, Say
 from flows.route import NEXT_PHASE
 from flows.settings import RouteSettings
@@ -18,41 +19,16 @@ from storage.models import (
     CheckinStatus,
     Participant,
     Phase,
-    Placement,
-    Role,
     TelegramLink,
 )
 
 
-def _refuse(me: Me | None, caller: Caller) -> Outcome | None:
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
-    if not me.staff_as(Role.BEGELEIDER):
-        return Outcome(me.language).say("common/only_begeleider")
-    return None
-
-
-async def _own(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
-    placement = await session.get(Placement, placement_id)
-    own = {s.id for s in me.staff_as(Role.BEGELEIDER)}
-    return placement if placement is not None and placement.begeleider_id in own else None
-
-
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the begeleider's open placements to pick one."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _refuse(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
-    own = [s.id for s in me.staff_as(Role.BEGELEIDER)]
-    placements = list(
-        await session.scalars(
-            select(Placement)
-            .where(Placement.begeleider_id.in_(own), Placement.phase != Phase.AFGESLOTEN)
-            .order_by(Placement.youth_name, Placement.id)
-        )
-    )
+    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    if isinstance(me, Outcome):
+        return me
+    placements = await guards.open_placements_of(session, me, guards.BEGELEIDER)
     if not placements:
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
@@ -72,18 +48,12 @@ async def confirm(
     session: AsyncSession, caller: Caller, placement_id: int, settings: RouteSettings
 ) -> Outcome:
     """Explain what the next phase means and ask to confirm."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _refuse(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
-    placement = await _own(session, me, placement_id)
+    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
-    if placement is None:
-        return out.say("placements/not_yours")
-    target = NEXT_PHASE.get(placement.phase)
-    if target is None:
-        return out.add(Say("placements/closed", {"youth": placement.youth_name}, edit=True))
+    target = NEXT_PHASE[placement.phase]  # every open phase has a next one
     buttons = (
         (Button("phase_go", f"fa:{placement.id}:{target}", args={"phase": str(target)}),),
         (Button("never_mind", "fa:no"),),
@@ -106,15 +76,11 @@ async def move(
     settings: RouteSettings,
 ) -> Outcome:
     """Move the placement to the next phase and tell its ouders and gezinshuisouders."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _refuse(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
-    placement = await _own(session, me, placement_id)
+    found = await guards.placement_press(session, caller, placement_id)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     out = Outcome(me.language)
-    if placement is None:
-        return out.say("placements/not_yours")
     if NEXT_PHASE.get(placement.phase) != target:
         # Pressed twice, or on an old message: the placement moved on already.
         return out.say("phase/already", youth=placement.youth_name, phase=str(placement.phase))

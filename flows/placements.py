@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from flows import guards
 from flows.access import log_placements
 from flows.dates import parse_date
 from flows.invites import create_invite, invite_link
 from flows.names import clean_name
-from flows.people import Caller, Me, clear_state, load_me, set_state
+from flows.people import Caller, Me, clear_state, set_state
 from flows.replies import Button, Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
@@ -35,22 +36,11 @@ START_DATE_PAST_YEARS = 10
 INVITE_ROLE_CODES = {"o": Role.OUDER, "g": Role.GEZINSHUISOUDER, "b": Role.BEHANDELAAR}
 
 
-def _begeleider(me: Me | None, caller: Caller) -> Outcome | None:
-    """Return the refusal for someone who is not a begeleider, or None when they are."""
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
-    if not me.staff_as(Role.BEGELEIDER):
-        return Outcome(me.language).say("common/only_begeleider")
-    return None
-
-
 async def begin_new(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """Start creating a placement: ask for the youth's first name or alias."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
+    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    if isinstance(me, Outcome):
+        return me
     await set_state(session, caller.telegram_user_id, NEW_FLOW, "youth", {}, now)
     return Outcome(me.language).say("placements/ask_youth_name")
 
@@ -149,19 +139,14 @@ async def _create(
 
 async def list_mine(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the placements this begeleider or behandelaar works on, with who has joined."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
-    staff_ids = [s.id for s in me.staff if s.role in (Role.BEGELEIDER, Role.BEHANDELAAR)]
-    if not staff_ids:
-        return Outcome(me.language).say("common/only_staff")
+    me = await guards.staff(session, caller)
+    if isinstance(me, Outcome):
+        return me
+    staff_ids = guards.staff_ids(me)
     placements = list(
         await session.scalars(
             select(Placement)
-            .where(
-                (Placement.begeleider_id.in_(staff_ids))
-                | (Placement.behandelaar_id.in_(staff_ids))
-            )
+            .where(guards.of_staff(me))
             .options(
                 selectinload(Placement.participants).selectinload(Participant.person),
                 selectinload(Placement.behandelaar).selectinload(StaffMember.person),
@@ -222,27 +207,12 @@ def _summary(
     }
 
 
-async def _own_placement(session: AsyncSession, me: Me, placement_id: int) -> Placement | None:
-    """The placement if this person is its begeleider, else None."""
-    placement = await session.get(
-        Placement, placement_id, options=[selectinload(Placement.participants)]
-    )
-    own = {s.id for s in me.staff_as(Role.BEGELEIDER)}
-    if placement is None or placement.begeleider_id not in own:
-        return None
-    return placement
-
-
 async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id: int) -> Outcome:
     """Offer which role a new invite link for this placement is for."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
-    placement = await _own_placement(session, me, placement_id)
-    if placement is None:
-        return Outcome(me.language).say("placements/not_yours")
+    found = await guards.placement_press(session, caller, placement_id)
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     buttons = tuple(
         (Button(f"role_{role}", f"iv:{placement.id}:{code}"),)
         for code, role in INVITE_ROLE_CODES.items()
@@ -262,18 +232,17 @@ async def make_invite(
     bot_username: str,
 ) -> Outcome:
     """Create one more invite link for a role in the begeleider's own placement."""
-    me = await load_me(session, caller.telegram_user_id)
-    refusal = _begeleider(me, caller)
-    if refusal is not None:
-        return refusal
-    assert me is not None  # checked above
+    participants = [selectinload(Placement.participants)]
+    found = await guards.placement_press(
+        session, caller, placement_id, open_only=True, options=participants
+    )
+    if isinstance(found, Outcome):
+        return found
+    me, placement = found
     role = INVITE_ROLE_CODES.get(role_code)
-    placement = await _own_placement(session, me, placement_id)
+    if role is None:
+        return guards.refuse(me.language, guards.NOT_YOURS)
     out = Outcome(me.language)
-    if placement is None or role is None:
-        return out.say("placements/not_yours")
-    if placement.phase == Phase.AFGESLOTEN:
-        return out.add(Say("placements/closed", {"youth": placement.youth_name}, edit=True))
     side = [p for p in placement.participants if p.role == role]
     full = (role == Role.BEHANDELAAR and placement.behandelaar_id is not None) or len(side) >= 2
     if full:

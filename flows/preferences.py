@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import guards
 from flows.callbacks import small_number
 from flows.checkins import is_paused
 from flows.dates import parse_date
-from flows.people import Caller, Me, clear_state, load_me, set_state, tell_begeleiders
+from flows.people import Caller, Me, clear_state, set_state, tell_begeleiders
 from flows.replies import Button, Outcome, Say
 from flows.schedule import at_local, checkin_moment, digest_moment, local_date
 from flows.settings import CheckinRules
@@ -75,9 +76,9 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
 
 async def menu(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """Show the person's settings with buttons to change them."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller)
+    if isinstance(me, Outcome):
+        return me
     return Outcome(me.language).add(_menu_say(me, now))
 
 
@@ -90,9 +91,9 @@ async def press(
     rules: CheckinRules,
 ) -> Outcome:
     """Handle a settings button: open a choice, or store the chosen value."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     user_id = me.link.telegram_user_id
     if what == "d" and value is None:
@@ -112,10 +113,10 @@ async def press(
     if what == "t" and value is not None:
         chosen = _read_time(value)
         if chosen is None or not _allowed_time(chosen, rules):
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         return await _store_time(session, me, chosen, now, out)
     if what in ("od", "ot") and not _is_begeleider(me):
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     if what == "od" and value is None:
         buttons = tuple((Button(f"weekday_{d}", f"in:od:{d}"),) for d in DIGEST_DAYS)
         return out.add(Say("settings/choose_digest_day", buttons=buttons, edit=True))
@@ -131,7 +132,7 @@ async def press(
     if what == "ot" and value is not None:
         chosen = _read_time(value)
         if chosen is None or f"{chosen:%H:%M}" not in DIGEST_TIMES:
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         me.person.digest_time = chosen
         return _saved(out, me, now)
     if what == "z" and value is None:
@@ -154,7 +155,7 @@ async def press(
     if what == "p" and number is not None:
         days = number
         if days not in (0, *PAUSE_DAYS):
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         until = None
         if days:
             day = local_date(now, me.link.time_zone) + dt.timedelta(days=days)
@@ -165,7 +166,7 @@ async def press(
         await clear_state(session, user_id)
         await tell_begeleiders(session, me, "account/resumed_notice", out)
         return _saved(out, me, now)
-    return out.say("common/button_expired")
+    return out.say(guards.EXPIRED)
 
 
 async def typed(
