@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from flows import erasure, meetings, preferences
 from flows.access import own_data_row
+from flows.buttons import LANGUAGE, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
@@ -22,7 +23,7 @@ from flows.people import (
     tell_begeleiders,
 )
 from flows.placements import NEW_FLOW, continue_new
-from flows.replies import Button, Document, Menu, Outcome, Say
+from flows.replies import Document, Menu, Outcome, Say
 from flows.settings import CheckinRules, RouteSettings
 from storage.models import (
     AccessLog,
@@ -70,7 +71,7 @@ async def choose_language(session: AsyncSession, caller: Caller) -> Outcome:
     me = await load_me(session, caller.telegram_user_id)
     if me is None:
         return Outcome(caller.telegram_language).say("common/not_registered")
-    buttons = tuple((Button(f"language_{lang}", f"lang:{lang}"),) for lang in LANGUAGES)
+    buttons = tuple((LANGUAGE.button(f"language_{lang}", language=lang),) for lang in LANGUAGES)
     return Outcome(me.language).add(Say("account/choose_language", buttons=buttons))
 
 
@@ -260,11 +261,15 @@ async def stop_menu(session: AsyncSession, caller: Caller) -> Outcome:
     if me is None:
         return Outcome(caller.telegram_language).say("account/stop_unknown")
     first = (
-        Button("resume_messages", "st:resume")
+        STOP.button("resume_messages", choice="resume")
         if me.person.paused
-        else Button("pause_messages", "st:pause")
+        else STOP.button("pause_messages", choice="pause")
     )
-    buttons = ((first,), (Button("erase_data", "st:erase"),), (Button("never_mind", "st:no"),))
+    buttons = (
+        (first,),
+        (STOP.button("erase_data", choice="erase"),),
+        (STOP.button("never_mind", choice="no"),),
+    )
     return Outcome(me.language).add(
         Say("account/stop_menu", {"paused": me.person.paused}, buttons=buttons)
     )
@@ -298,7 +303,10 @@ async def stop_choice(
         blocking = await _placements_led(session, me)
         if blocking:
             return out.add(Say("account/erase_blocked", {"count": len(blocking)}, edit=True))
-        buttons = ((Button("erase_confirm", "st:erase!"),), (Button("never_mind", "st:no"),))
+        buttons = (
+            (STOP.button("erase_confirm", choice="erase!"),),
+            (STOP.button("never_mind", choice="no"),),
+        )
         return out.add(Say("account/erase_confirm", buttons=buttons, edit=True))
     if choice == "erase!":
         if await _placements_led(session, me):
