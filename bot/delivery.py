@@ -152,12 +152,20 @@ def _shows(message: Message, html: str, markup: InlineKeyboardMarkup | None) -> 
     """Whether the message already shows this text and keyboard (an edit would be refused)."""
     if message.text is None:
         return False
-    shown = (
-        message.reply_markup
-        if message.reply_markup and message.reply_markup.inline_keyboard
-        else None
-    )
-    return message.text_html == html and shown == markup
+    keyboard = message.reply_markup
+    shown = keyboard if keyboard is not None and keyboard.inline_keyboard else None
+    return _same_html(message.text_html, html) and shown == markup
+
+
+# Quotes are escaped differently by Jinja2 and by PTB's text_html, and mean the same in text.
+_QUOTE_ENTITIES = (("&quot;", '"'), ("&#34;", '"'), ("&#x27;", "'"), ("&#39;", "'"))
+
+
+def _same_html(shown: str, html: str) -> bool:
+    """Compare Telegram's HTML of a message with ours, up to quote escaping and outer space."""
+    for entity, quote in _QUOTE_ENTITIES:
+        shown, html = shown.replace(entity, quote), html.replace(entity, quote)
+    return shown.strip() == html.strip()
 
 
 def _not_modified(error: BadRequest) -> bool:

@@ -290,14 +290,18 @@ async def stop_choice(
     if choice == "no":
         return out.add(Say("account/stop_cancelled", edit=True))
     if choice == "pause":
+        changed = not me.person.paused or me.person.paused_until is not None
         me.person.paused, me.person.paused_until = True, None
         out.add(Say("account/paused", edit=True))
-        await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
+        changed = me.person.paused
         me.person.paused, me.person.paused_until = False, None
         out.add(Say("account/resumed", edit=True))
-        await tell_begeleiders(session, me, "account/resumed_notice", out)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/resumed_notice", out)
         return out
     if choice == "erase":
         blocking = await _placements_led(session, me)

@@ -182,9 +182,11 @@ async def press(
             until = at_local(day, dt.time(8, 0), me.link.time_zone)
         return await _pause(session, me, until, now, out)
     if what == "r":
+        changed = me.person.paused
         me.person.paused, me.person.paused_until = False, None
         await clear_state(session, user_id)
-        await tell_begeleiders(session, me, "account/resumed_notice", out)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/resumed_notice", out)
         return _saved(out, me, now)
     return out.say("common/button_expired")
 
@@ -237,9 +239,11 @@ async def _pause(
     edit: bool = True,
 ) -> Outcome:
     await clear_state(session, me.link.telegram_user_id)
+    changed = not me.person.paused or me.person.paused_until != until
     me.person.paused, me.person.paused_until = True, until
     until_day = local_date(until, me.link.time_zone) if until else None
-    await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
+    if changed:  # a second press must not tell the begeleider twice
+        await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
     return _saved(out, me, now, edit=edit)
 
 
