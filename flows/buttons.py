@@ -30,6 +30,10 @@ DATA_LIMIT = 64  # Telegram refuses callback data over 64 bytes
 SEPARATOR = ":"
 
 
+class BadButton(ValueError):
+    """Values a button of this kind cannot carry, or data over Telegram's 64 bytes."""
+
+
 class Part(Protocol):
     """One part of the data between colons; `name` "" is a fixed word that carries no value."""
 
@@ -159,13 +163,16 @@ class Kind:
         return tuple(part.name for part in self.parts if part.name)
 
     def data(self, **values: Any) -> str:
-        """Return the callback data for these values; raise ValueError when it cannot be made."""
+        """Return the callback data for these values; raise BadButton when it cannot be made."""
         if set(values) != set(self.fields):
-            raise ValueError(f"{self.name} takes {self.fields}, not {tuple(values)}")
-        texts = [part.write(values.get(part.name)) for part in self.parts]
+            raise BadButton(f"{self.name} takes {self.fields}, not {tuple(values)}")
+        try:
+            texts = [part.write(values.get(part.name)) for part in self.parts]
+        except ValueError as error:
+            raise BadButton(f"{self.name} cannot carry {values}") from error
         data = SEPARATOR.join((self.prefix, *texts))
         if len(data.encode("utf-8")) > DATA_LIMIT:
-            raise ValueError(f"callback data over {DATA_LIMIT} bytes: {data!r}")
+            raise BadButton(f"callback data over {DATA_LIMIT} bytes: {data!r}")
         return data
 
     def button(self, label: str, args: Mapping[str, Any] | None = None, **values: Any) -> Button:
