@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -81,11 +82,13 @@ async def deliver(
 ) -> list[int]:
     """Send what the outcome says; return the chat ids that turned out unreachable."""
     unreachable: list[int] = []
-    if outcome.close_pressed and query is not None and query.message is not None:
+    pressed = _pressed(query)
+    if outcome.close_pressed and pressed is not None and pressed.reply_markup is not None:
         try:
-            await bot.edit_message_reply_markup(chat_id, query.message.message_id)
+            await bot.edit_message_reply_markup(chat_id, pressed.message_id)
         except BadRequest as error:
-            log.info("buttons already gone: %s", error)  # e.g. pressed twice
+            if not _not_modified(error):
+                log.info("could not take the buttons off: %s", error)  # e.g. over 48 hours old
     for say in outcome.messages:
         try:
             await _send(bot, renderer, outcome.language, say, chat_id, query)
@@ -122,14 +125,49 @@ async def _send(
             reply_markup=markup,
         )
         return
-    if say.edit and query is not None and query.message is not None and say.to is None:
+    pressed = _pressed(query)
+    if say.edit and pressed is not None and say.to is None:
+        if _shows(pressed, text, markup):
+            return  # the same press twice: the message already says this
         try:
             await bot.edit_message_text(
-                text, chat_id=chat_id, message_id=query.message.message_id, reply_markup=markup
+                text, chat_id=chat_id, message_id=pressed.message_id, reply_markup=markup
             )
             return
         except BadRequest as error:
-            if "not modified" in str(error).lower():
-                return  # the same press twice: the message already says this
+            if _not_modified(error):
+                return  # pressed twice before the first edit reached the chat
             log.warning("could not edit message, sending a new one: %s", error)
     await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+def _pressed(query: CallbackQuery | None) -> Message | None:
+    """The message whose button was pressed, when Telegram still lets us see it."""
+    if query is None or not isinstance(query.message, Message):
+        return None
+    return query.message
+
+
+def _shows(message: Message, html: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message already shows this text and keyboard (an edit would be refused)."""
+    if message.text is None:
+        return False
+    keyboard = message.reply_markup
+    shown = keyboard if keyboard is not None and keyboard.inline_keyboard else None
+    return _same_html(message.text_html, html) and shown == markup
+
+
+# Quotes are escaped differently by Jinja2 and by PTB's text_html, and mean the same in text.
+_QUOTE_ENTITIES = (("&quot;", '"'), ("&#34;", '"'), ("&#x27;", "'"), ("&#39;", "'"))
+
+
+def _same_html(shown: str, html: str) -> bool:
+    """Compare Telegram's HTML of a message with ours, up to quote escaping and outer space."""
+    for entity, quote in _QUOTE_ENTITIES:
+        shown, html = shown.replace(entity, quote), html.replace(entity, quote)
+    return shown.strip() == html.strip()
+
+
+def _not_modified(error: BadRequest) -> bool:
+    """Telegram refuses an edit that changes nothing with exactly this error."""
+    return error.message.lower().startswith("message is not modified")

@@ -25,6 +25,7 @@ from bot.digest import chart_png, render_parts
 from bot.render import Renderer
 from flows import (
     account,
+    buttons,
     checkins,
     contact,
     invites,
@@ -35,7 +36,6 @@ from flows import (
     preferences,
 )
 from flows import digest as digests
-from flows.callbacks import BadNumber, parse_id, small_number
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
 from flows.replies import Outcome
@@ -246,100 +246,115 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Route a button press by its callback data; old or forged data gets 'expired'."""
+    """Route a button press by its kind; forged, stale or unknown data gets 'expired'."""
     query = update.callback_query
     assert query is not None  # CallbackQueryHandler guarantees it
     services = services_of(context)
     try:
-        await run_step(update, context, _button_step(query.data or "", services))
+        await run_step(update, context, button_step(query.data or "", services))
     finally:
         # Answered last: Telegram stops the button's spinner, whatever happened above.
         await query.answer()
 
 
-def _button_step(data: str, services: Services) -> Step:
-    kind, _, rest = data.partition(":")
-    args = rest.split(":")
-    route, username = services.route, services.bot_username
-    try:
-        return _route_button(kind, args, services, route, username)
-    except (IndexError, ValueError):  # BadNumber is a ValueError
+def button_step(data: str, services: Services) -> Step:
+    """Return the flow step for this callback data; the one place that answers 'expired'."""
+    press = buttons.parse(data)
+    if press is None:
         return lambda s, c, now: account.expired_button(s, c)
+    return ROUTES[press.kind](press.values, services)
 
 
-def _arity(args: list[str], *counts: int) -> int:
-    """Return how many parts the data has, when that is one of `counts`; else raise."""
-    if len(args) not in counts:
-        raise IndexError(len(args))
-    return len(args)
+Route = Callable[[dict[str, Any], Services], Step]
 
-
-def _route_button(
-    kind: str, args: list[str], services: Services, route: RouteSettings, username: str
-) -> Step:
-    """Pick the flow step for a button; every number is read by parse_id (range-checked)."""
-    if kind == "cs" and _arity(args, 2) and args[0] in ("y", "n"):
-        invite_id, agreed = parse_id(args[1]), args[0] == "y"
-        return lambda s, c, now: invites.answer_consent(s, c, invite_id, agreed, now, route)
-    if kind == "pl" and _arity(args, 1):
-        placement_id = parse_id(args[0])
-        return lambda s, c, now: placements.choose_invite_role(s, c, placement_id)
-    if kind == "iv" and _arity(args, 2):
-        placement_id, code = parse_id(args[0]), args[1]
-        return lambda s, c, now: placements.make_invite(
-            s, c, placement_id, code, now, route, username
+# Which flow step handles each button kind of flows/buttons.py (a test checks none is missing).
+# Values arrive typed and range-checked; a step still checks the press is this person's to make.
+ROUTES: dict[buttons.Kind, Route] = {
+    buttons.CONSENT: lambda v, sv: (
+        lambda s, c, now: invites.answer_consent(s, c, v["invite"], v["agreed"], now, sv.route)
+    ),
+    buttons.INVITE_FOR: lambda v, sv: (
+        lambda s, c, now: placements.choose_invite_role(s, c, v["placement"])
+    ),
+    buttons.INVITE_ROLE: lambda v, sv: (
+        lambda s, c, now: placements.make_invite(
+            s, c, v["placement"], v["role"], now, sv.route, sv.bot_username
         )
-    if kind == "st" and _arity(args, 1):
-        choice = args[0]
-        return lambda s, c, now: account.stop_choice(s, c, choice, now, route)
-    if kind == "lang" and _arity(args, 1):
-        chosen = args[0]
-        return lambda s, c, now: account.set_language(s, c, chosen)
-    if kind == "ck" and _arity(args, 2, 3):
-        checkin_id, action = parse_id(args[0]), args[1]
-        if action[:1].isdigit() and small_number(action) is None:
-            raise BadNumber(action)  # a question index, but not one we could have made
-        value = args[2] if len(args) > 2 else None
-        return lambda s, c, now: checkins.press(s, c, checkin_id, action, value, now)
-    if kind == "in" and _arity(args, 1, 2):
-        what, value = args[0], (args[1] if len(args) > 1 else None)
-        rules = services.checkin_rules
-        return lambda s, c, now: preferences.press(s, c, what, value, now, rules)
-    if kind == "fa" and args == ["no"]:
-        return lambda s, c, now: phases.cancelled(s, c)
-    if kind == "fa" and _arity(args, 1, 2) == 1:
-        placement_id = parse_id(args[0])
-        return lambda s, c, now: phases.confirm(s, c, placement_id, route)
-    if kind == "fa":
-        placement_id, target = parse_id(args[0]), args[1]
-        return lambda s, c, now: phases.move(s, c, placement_id, target, now, route)
-    if kind == "me" and _arity(args, 1, 2) == 1:
-        placement_id = parse_id(args[0])
-        return lambda s, c, now: measurement.confirm(s, c, placement_id, now)
-    if kind == "me" and args[1] == "go":
-        placement_id = parse_id(args[0])
-        return lambda s, c, now: measurement.send(s, c, placement_id, now)
-    if kind == "mt" and args == ["x"]:
-        return lambda s, c, now: account.cancel(s, c, edit=True)
-    if kind == "mt" and _arity(args, 1, 2):
-        rules_m = services.meeting_rules
-        return lambda s, c, now: meetings.press(s, c, args, now, rules_m)
-    if kind == "mv" and _arity(args, 1):
-        meeting_id = parse_id(args[0])
-        return lambda s, c, now: meetings.ask_move(s, c, meeting_id, now)
-    if kind == "mc" and _arity(args, 1, 2) == 1:
-        meeting_id = parse_id(args[0])
-        return lambda s, c, now: meetings.ask_cancel(s, c, meeting_id)
-    if kind == "mc" and args[1] == "y":
-        meeting_id = parse_id(args[0])
-        return lambda s, c, now: meetings.cancel(s, c, meeting_id, now)
-    if kind == "rs" and _arity(args, 2):
-        meeting_id, answer = parse_id(args[0]), args[1]
-        return lambda s, c, now: meetings.rsvp(s, c, meeting_id, answer, now)
-    if kind == "cr" and _arity(args, 1):
-        placement_id = parse_id(args[0])
-        return lambda s, c, now: contact.request(s, c, placement_id, now)
-    raise IndexError(kind)
+    ),
+    buttons.STOP: lambda v, sv: (
+        lambda s, c, now: account.stop_choice(s, c, v["choice"], now, sv.route)
+    ),
+    buttons.LANGUAGE: lambda v, sv: lambda s, c, now: account.set_language(s, c, v["language"]),
+    buttons.CONTACT: lambda v, sv: lambda s, c, now: contact.request(s, c, v["placement"], now),
+    buttons.CHECKIN_ANSWER: lambda v, sv: (
+        lambda s, c, now: checkins.press(s, c, v["checkin"], str(v["index"]), v["value"], now)
+    ),
+    buttons.CHECKIN_SKIP: lambda v, sv: (
+        lambda s, c, now: checkins.press(s, c, v["checkin"], "skip", None, now)
+    ),
+    buttons.CHECKIN_WHY: lambda v, sv: (
+        lambda s, c, now: checkins.press(s, c, v["checkin"], "why", v["reason"], now)
+    ),
+    buttons.CHECKIN_DONE: lambda v, sv: (
+        lambda s, c, now: checkins.press(s, c, v["checkin"], "done", None, now)
+    ),
+    buttons.CHECKIN_GO: lambda v, sv: (
+        lambda s, c, now: checkins.press(s, c, v["checkin"], "go", None, now)
+    ),
+    buttons.SETTING: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, v["what"], None, now, sv.checkin_rules)
+    ),
+    buttons.SET_DAY: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "d", str(v["day"]), now, sv.checkin_rules)
+    ),
+    buttons.SET_TIME: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "t", v["time"], now, sv.checkin_rules)
+    ),
+    buttons.SET_DIGEST_DAY: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "od", str(v["day"]), now, sv.checkin_rules)
+    ),
+    buttons.SET_DIGEST_TIME: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "ot", v["time"], now, sv.checkin_rules)
+    ),
+    buttons.SET_ZONE: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "z", str(v["zone"]), now, sv.checkin_rules)
+    ),
+    buttons.SET_PAUSE: lambda v, sv: (
+        lambda s, c, now: preferences.press(s, c, "p", str(v["days"]), now, sv.checkin_rules)
+    ),
+    buttons.NEVER_MIND: lambda v, sv: lambda s, c, now: phases.cancelled(s, c),
+    buttons.PHASE_FOR: lambda v, sv: (
+        lambda s, c, now: phases.confirm(s, c, v["placement"], sv.route)
+    ),
+    buttons.PHASE_GO: lambda v, sv: (
+        lambda s, c, now: phases.move(s, c, v["placement"], v["phase"], now, sv.route)
+    ),
+    buttons.MEASURE_FOR: lambda v, sv: (
+        lambda s, c, now: measurement.confirm(s, c, v["placement"], now)
+    ),
+    buttons.MEASURE_GO: lambda v, sv: (
+        lambda s, c, now: measurement.send(s, c, v["placement"], now)
+    ),
+    buttons.MEETING_QUIT: lambda v, sv: lambda s, c, now: account.cancel(s, c, edit=True),
+    buttons.MEETING_STEP: lambda v, sv: (
+        lambda s, c, now: meetings.press(s, c, [v["step"]], now, sv.meeting_rules)
+    ),
+    buttons.MEETING_PICK: lambda v, sv: (
+        lambda s, c, now: meetings.press(s, c, [v["step"], v["choice"]], now, sv.meeting_rules)
+    ),
+    buttons.MEETING_MOVE: lambda v, sv: (
+        lambda s, c, now: meetings.ask_move(s, c, v["meeting"], now)
+    ),
+    buttons.MEETING_CANCEL: lambda v, sv: (
+        lambda s, c, now: meetings.ask_cancel(s, c, v["meeting"])
+    ),
+    buttons.MEETING_CANCEL_YES: lambda v, sv: (
+        lambda s, c, now: meetings.cancel(s, c, v["meeting"], now)
+    ),
+    buttons.RSVP: lambda v, sv: (
+        lambda s, c, now: meetings.rsvp(s, c, v["meeting"], v["answer"], now)
+    ),
+}
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from flows import erasure, guards, meetings, preferences
 from flows.access import own_data_row
+from flows.buttons import LANGUAGE, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.people import (
     LANGUAGES,
@@ -23,7 +24,7 @@ from flows.people import (
     tell_begeleiders,
 )
 from flows.placements import NEW_FLOW, continue_new
-from flows.replies import Button, Document, Menu, Outcome, Say
+from flows.replies import Document, Menu, Outcome, Say
 from flows.settings import CheckinRules, RouteSettings
 from storage.models import (
     AccessLog,
@@ -69,7 +70,7 @@ async def choose_language(session: AsyncSession, caller: Caller) -> Outcome:
     me = await guards.who(session, caller)
     if isinstance(me, Outcome):
         return me
-    buttons = tuple((Button(f"language_{lang}", f"lang:{lang}"),) for lang in LANGUAGES)
+    buttons = tuple((LANGUAGE.button(f"language_{lang}", language=lang),) for lang in LANGUAGES)
     return Outcome(me.language).add(Say("account/choose_language", buttons=buttons))
 
 
@@ -259,11 +260,15 @@ async def stop_menu(session: AsyncSession, caller: Caller) -> Outcome:
     if me is None:
         return Outcome(caller.telegram_language).say("account/stop_unknown")
     first = (
-        Button("resume_messages", "st:resume")
+        STOP.button("resume_messages", choice="resume")
         if me.person.paused
-        else Button("pause_messages", "st:pause")
+        else STOP.button("pause_messages", choice="pause")
     )
-    buttons = ((first,), (Button("erase_data", "st:erase"),), (Button("never_mind", "st:no"),))
+    buttons = (
+        (first,),
+        (STOP.button("erase_data", choice="erase"),),
+        (STOP.button("never_mind", choice="no"),),
+    )
     return Outcome(me.language).add(
         Say("account/stop_menu", {"paused": me.person.paused}, buttons=buttons)
     )
@@ -284,20 +289,27 @@ async def stop_choice(
     if choice == "no":
         return out.add(Say("account/stop_cancelled", edit=True))
     if choice == "pause":
+        changed = not me.person.paused or me.person.paused_until is not None
         me.person.paused, me.person.paused_until = True, None
         out.add(Say("account/paused", edit=True))
-        await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
+        changed = me.person.paused
         me.person.paused, me.person.paused_until = False, None
         out.add(Say("account/resumed", edit=True))
-        await tell_begeleiders(session, me, "account/resumed_notice", out)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/resumed_notice", out)
         return out
     if choice == "erase":
         blocking = await _placements_led(session, me)
         if blocking:
             return out.add(Say("account/erase_blocked", {"count": len(blocking)}, edit=True))
-        buttons = ((Button("erase_confirm", "st:erase!"),), (Button("never_mind", "st:no"),))
+        buttons = (
+            (STOP.button("erase_confirm", choice="erase!"),),
+            (STOP.button("never_mind", choice="no"),),
+        )
         return out.add(Say("account/erase_confirm", buttons=buttons, edit=True))
     if choice == "erase!":
         if await _placements_led(session, me):

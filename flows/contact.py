@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.buttons import CONTACT
 from flows.people import Caller, begeleider_recipient
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import ContactRequest, Person, StaffMember
 
 # A second press within this time is not sent again: the begeleider knows already.
@@ -26,7 +27,11 @@ async def contact(session: AsyncSession, caller: Caller, now: dt.datetime) -> Ou
     if len(me.participations) == 1:
         return await request(session, caller, me.participations[0].placement_id, now)
     buttons = tuple(
-        (Button("contact_for", f"cr:{p.placement_id}", args={"youth": p.placement.youth_name}),)
+        (
+            CONTACT.button(
+                "contact_for", {"youth": p.placement.youth_name}, placement=p.placement_id
+            ),
+        )
         for p in me.participations
     )
     return Outcome(me.language).add(Say("contact/choose_placement", buttons=buttons))

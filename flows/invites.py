@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from flows.buttons import CONSENT
 from flows.names import clean_name
 from flows.people import (
     Caller,
@@ -26,7 +27,7 @@ from flows.people import (
     load_me,
     set_state,
 )
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from flows.roles import Standing, may_take_role
 from flows.settings import RouteSettings
 from storage.models import (
@@ -184,8 +185,8 @@ async def start(
             "onboarding/consent_request",
             {**_invite_context(invite), "retention_days": settings.retention_days},
             buttons=(
-                (Button("consent_yes", f"cs:y:{invite.id}"),),
-                (Button("consent_no", f"cs:n:{invite.id}"),),
+                (CONSENT.button("consent_yes", agreed=True, invite=invite.id),),
+                (CONSENT.button("consent_no", agreed=False, invite=invite.id),),
             ),
         )
     )

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
+from flows.buttons import MEASURE_FOR, MEASURE_GO, NEVER_MIND
 from flows.checkins import question_say
 from flows.outbox import enqueue
 from flows.people import Caller, staff_link
 from flows.questions import DIMENSIONS, MEASUREMENT_QUESTIONS
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import (
     Answer,
     Checkin,
@@ -45,10 +46,8 @@ async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Out
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
         (
-            Button(
-                "phase_placement",
-                f"me:{p.id}",
-                args={"youth": p.youth_name, "phase": str(p.phase)},
+            MEASURE_FOR.button(
+                "phase_placement", {"youth": p.youth_name, "phase": str(p.phase)}, placement=p.id
             ),
         )
         for p in placements
@@ -68,8 +67,8 @@ async def confirm(
     if await _open_round(session, placement.id, now) is not None:
         return out.add(Say("measurement/already_open", {"youth": placement.youth_name}, edit=True))
     buttons = (
-        (Button("send_measurement", f"me:{placement.id}:go"),),
-        (Button("never_mind", "fa:no"),),
+        (MEASURE_GO.button("send_measurement", placement=placement.id),),
+        (NEVER_MIND.button("never_mind"),),
     )
     return out.add(
         Say(

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import guards
+from flows.buttons import NEVER_MIND, PHASE_FOR, PHASE_GO
 from flows.outbox import drop_pending
 from flows.people import Caller, load_me, recipient
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from flows.route import NEXT_PHASE
 from flows.settings import RouteSettings
 from storage.models import (
@@ -33,10 +34,8 @@ async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Out
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
         (
-            Button(
-                "phase_placement",
-                f"fa:{p.id}",
-                args={"youth": p.youth_name, "phase": str(p.phase)},
+            PHASE_FOR.button(
+                "phase_placement", {"youth": p.youth_name, "phase": str(p.phase)}, placement=p.id
             ),
         )
         for p in placements
@@ -55,8 +54,12 @@ async def confirm(
     out = Outcome(me.language)
     target = NEXT_PHASE[placement.phase]  # every open phase has a next one
     buttons = (
-        (Button("phase_go", f"fa:{placement.id}:{target}", args={"phase": str(target)}),),
-        (Button("never_mind", "fa:no"),),
+        (
+            PHASE_GO.button(
+                "phase_go", {"phase": str(target)}, placement=placement.id, phase=target
+            ),
+        ),
+        (NEVER_MIND.button("never_mind"),),
     )
     context = {
         "youth": placement.youth_name,

@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from flows import guards
 from flows.access import log_placements
+from flows.buttons import INVITE_FOR, INVITE_ROLE
 from flows.dates import parse_date
 from flows.invites import create_invite, invite_link
 from flows.names import clean_name
 from flows.people import Caller, Me, clear_state, set_state
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
     Invite,
@@ -158,7 +159,7 @@ async def list_mine(session: AsyncSession, caller: Caller, now: dt.datetime) -> 
     await log_placements(session, me.person, "list_placements", [p.id for p in placements], now)
     rows = [_summary(p, open_invites.get(p.id, {}), me, now) for p in placements]
     buttons = tuple(
-        (Button("invite_for", f"pl:{p.id}", args={"youth": p.youth_name}),)
+        (INVITE_FOR.button("invite_for", {"youth": p.youth_name}, placement=p.id),)
         for p in placements
         if p.phase != Phase.AFGESLOTEN and p.begeleider_id in staff_ids
     )
@@ -214,7 +215,7 @@ async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id
         return found
     me, placement = found
     buttons = tuple(
-        (Button(f"role_{role}", f"iv:{placement.id}:{code}"),)
+        (INVITE_ROLE.button(f"role_{role}", placement=placement.id, role=code),)
         for code, role in INVITE_ROLE_CODES.items()
     )
     return Outcome(me.language).add(

@@ -10,6 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.buttons import (
+    SET_DAY,
+    SET_DIGEST_DAY,
+    SET_DIGEST_TIME,
+    SET_PAUSE,
+    SET_TIME,
+    SET_ZONE,
+    SETTING,
+)
 from flows.callbacks import small_number
 from flows.checkins import is_paused
 from flows.dates import parse_date
@@ -48,13 +57,25 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
     digest_weekday, digest_at = digest_moment(person.digest_weekday, person.digest_time)
     rows: list[tuple[Button, ...]] = []
     if roles:
-        rows.append((Button("set_day", "in:d"), Button("set_time", "in:t")))
+        rows.append(
+            (
+                SETTING.button("set_day", what="d"),
+                SETTING.button("set_time", what="t"),
+            )
+        )
     if begeleider:
-        rows.append((Button("set_digest_day", "in:od"), Button("set_digest_time", "in:ot")))
-    rows.append((Button("set_zone", "in:z"),))
+        rows.append(
+            (
+                SETTING.button("set_digest_day", what="od"),
+                SETTING.button("set_digest_time", what="ot"),
+            )
+        )
+    rows.append((SETTING.button("set_zone", what="z"),))
     if roles:
         rows.append(
-            (Button("resume_messages", "in:r"),) if paused else (Button("pause_until", "in:p"),)
+            (SETTING.button("resume_messages", what="r"),)
+            if paused
+            else (SETTING.button("pause_until", what="p"),)
         )
     return Say(
         "settings/menu",
@@ -97,7 +118,7 @@ async def press(
     out = Outcome(me.language)
     user_id = me.link.telegram_user_id
     if what == "d" and value is None:
-        buttons = tuple((Button(f"weekday_{d}", f"in:d:{d}"),) for d in range(7))
+        buttons = tuple((SET_DAY.button(f"weekday_{d}", day=d),) for d in range(7))
         return out.add(Say("settings/choose_day", buttons=buttons, edit=True))
     number = small_number(value)  # None unless plain ASCII digits: forged data is refused
     if what == "d" and number is not None and number <= 6:
@@ -106,7 +127,7 @@ async def press(
     if what == "t" and value is None:
         await set_state(session, user_id, FLOW, "time", {}, now)
         buttons = tuple(
-            (Button("clock", f"in:t:{t.replace(':', '.')}", args={"time": t}),)
+            (SET_TIME.button("clock", {"time": t}, time=t.replace(":", ".")),)
             for t in TIME_CHOICES
         )
         return out.add(Say("settings/choose_time", _quiet(rules), buttons=buttons, edit=True))
@@ -118,14 +139,14 @@ async def press(
     if what in ("od", "ot") and not _is_begeleider(me):
         return out.say(guards.EXPIRED)
     if what == "od" and value is None:
-        buttons = tuple((Button(f"weekday_{d}", f"in:od:{d}"),) for d in DIGEST_DAYS)
+        buttons = tuple((SET_DIGEST_DAY.button(f"weekday_{d}", day=d),) for d in DIGEST_DAYS)
         return out.add(Say("settings/choose_digest_day", buttons=buttons, edit=True))
     if what == "od" and number is not None and number in DIGEST_DAYS:
         me.person.digest_weekday = number
         return _saved(out, me, now)
     if what == "ot" and value is None:
         buttons = tuple(
-            (Button("clock", f"in:ot:{t.replace(':', '.')}", args={"time": t}),)
+            (SET_DIGEST_TIME.button("clock", {"time": t}, time=t.replace(":", ".")),)
             for t in DIGEST_TIMES
         )
         return out.add(Say("settings/choose_digest_time", buttons=buttons, edit=True))
@@ -138,7 +159,7 @@ async def press(
     if what == "z" and value is None:
         await set_state(session, user_id, FLOW, "zone", {}, now)
         buttons = tuple(
-            (Button("zone", f"in:z:{i}", args={"zone": z}),) for i, z in enumerate(ZONE_CHOICES)
+            (SET_ZONE.button("zone", {"zone": z}, zone=i),) for i, z in enumerate(ZONE_CHOICES)
         )
         return out.add(Say("settings/choose_zone", buttons=buttons, edit=True))
     if what == "z" and number is not None and number < len(ZONE_CHOICES):
@@ -148,8 +169,8 @@ async def press(
     if what == "p" and value is None:
         await set_state(session, user_id, FLOW, "pause_date", {}, now)
         buttons = (
-            *((Button("pause_days", f"in:p:{d}", args={"days": d}),) for d in PAUSE_DAYS),
-            (Button("pause_forever", "in:p:0"),),
+            *((SET_PAUSE.button("pause_days", {"days": d}, days=d),) for d in PAUSE_DAYS),
+            (SET_PAUSE.button("pause_forever", days=0),),
         )
         return out.add(Say("settings/choose_pause", buttons=buttons, edit=True))
     if what == "p" and number is not None:
@@ -162,9 +183,11 @@ async def press(
             until = at_local(day, dt.time(8, 0), me.link.time_zone)
         return await _pause(session, me, until, now, out)
     if what == "r":
+        changed = me.person.paused
         me.person.paused, me.person.paused_until = False, None
         await clear_state(session, user_id)
-        await tell_begeleiders(session, me, "account/resumed_notice", out)
+        if changed:  # a second press must not tell the begeleider twice
+            await tell_begeleiders(session, me, "account/resumed_notice", out)
         return _saved(out, me, now)
     return out.say(guards.EXPIRED)
 
@@ -217,9 +240,11 @@ async def _pause(
     edit: bool = True,
 ) -> Outcome:
     await clear_state(session, me.link.telegram_user_id)
+    changed = not me.person.paused or me.person.paused_until != until
     me.person.paused, me.person.paused_until = True, until
     until_day = local_date(until, me.link.time_zone) if until else None
-    await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
+    if changed:  # a second press must not tell the begeleider twice
+        await tell_begeleiders(session, me, "account/paused_notice", out, until=until_day)
     return _saved(out, me, now, edit=edit)
 
 
