@@ -186,7 +186,9 @@ async def plan(application: AnyApplication) -> int:
         db, lambda s, after: meetings.plan_route_due(s, now, meeting_rules, rules, after)
     )
     async with db.session() as session:
-        queued += await plan_weekly(session, services.renderer, now, services.route.signals)
+        queued += await plan_weekly(
+            session, services.renderer, now, services.route.signals, meeting_rules
+        )
         queued += await measurement.plan_results(session, now)
     return queued
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.render import Renderer
 from flows import digest_plan
 from flows.digest import Digest
-from flows.settings import SignalSettings
+from flows.settings import MeetingRules, SignalSettings
 
 TELEGRAM_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -131,9 +131,11 @@ async def plan_weekly(
     renderer: Renderer,
     now: dt.datetime,
     signals: SignalSettings | None = None,
+    meetings: MeetingRules | None = None,
 ) -> int:
     """Queue the digests that are due (flows.digest_plan decides), rendered by `renderer`."""
-    return await digest_plan.plan_weekly(session, partial(weekly_parts, renderer), now, signals)
+    render = partial(weekly_parts, renderer)
+    return await digest_plan.plan_weekly(session, render, now, signals, meetings)
 
 
 def photo_of(context: dict[str, Any] | Any) -> bytes | None:

@@ -197,6 +197,8 @@ async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             caller.telegram_language,
             services.clock.now(),
             only_youth=name,
+            signals=services.route.signals,
+            meetings=services.meeting_rules,
         )
     renderer, language = services.renderer, result.language
     if result.digest is None:

@@ -448,6 +448,7 @@ async def overview(
     now: dt.datetime,
     only_youth: str | None = None,
     signals: SignalSettings | None = None,
+    meetings: MeetingRules | None = None,
 ) -> Overview:
     """Build /overzicht: full for a begeleider, brief for a behandelaar; log who saw what."""
     me = await load_me(session, telegram_user_id)
@@ -460,7 +461,13 @@ async def overview(
     zone = me.link.time_zone
     brief = not begeleider
     digest = await build(
-        session, begeleider or behandelaar, now, zone, signals=signals, only_youth=only_youth
+        session,
+        begeleider or behandelaar,
+        now,
+        zone,
+        signals=signals,
+        meetings=meetings,
+        only_youth=only_youth,
     )
     if not digest.sections:
         return Overview(me.language, refusal="digest/empty", zone=zone)

@@ -19,7 +19,7 @@ from flows.digest import Digest
 from flows.outbox import enqueue
 from flows.replies import Say
 from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
-from flows.settings import SignalSettings
+from flows.settings import MeetingRules, SignalSettings
 from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
 
 # (language, digest) -> the messages' texts (HTML) and the chart as PNG bytes, if any.
@@ -31,6 +31,7 @@ async def plan_weekly(
     render: RenderDigest,
     now: dt.datetime,
     signals: SignalSettings | None = None,
+    meetings: MeetingRules | None = None,
 ) -> int:
     """Queue this week's digest for each begeleider whose moment (default Monday 08:30 local)
     has come; one per local week, also when they move the moment after it came."""
@@ -55,7 +56,9 @@ async def plan_weekly(
             continue
         if await _queued_already(session, person.id, week):
             continue
-        digest = await digests.build(session, staff_ids, now, zone, signals=signals)
+        digest = await digests.build(
+            session, staff_ids, now, zone, signals=signals, meetings=meetings
+        )
         if not digest.sections:
             continue
         await digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)

@@ -169,7 +169,7 @@ def test_rotate_key_with_a_key_from_the_environment_prints_only_the_new_key(
 
     chosen = new_key()
     monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", new)
-    assert main(["db", "rotate-key", "--new-key", chosen]) == 0
+    assert main(["db", "rotate-key", f"--new-key={chosen}"]) == 0
     assert capsys.readouterr().out == chosen + "\n"
     assert places_in(url, chosen) == [MARKER]
 
