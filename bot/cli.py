@@ -73,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     rotate = db.add_parser(
         "rotate-key", help="re-encrypt typed answers and meeting places with a new data key"
     )
-    rotate.add_argument("--new-key", default=None, help="the new key, as --new-key=KEY (a key may start with -; default: a fresh one)")
+    rotate.add_argument(
+        "--new-key",
+        default=None,
+        help="the new key, given as --new-key=KEY since a key may start with -; default: fresh",
+    )
     rotate.set_defaults(handler=_rotate_key)
 
     admin = commands.add_parser("admin", help="organisation admin commands").add_subparsers(
