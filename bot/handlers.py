@@ -28,14 +28,15 @@ from flows import (
     buttons,
     checkins,
     contact,
-    invites,
+    export,
     measurement,
     meetings,
+    onboarding,
     phases,
     placements,
     preferences,
 )
-from flows import digest as digests
+from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
 from flows.replies import Outcome
@@ -113,7 +114,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet, or open the invite behind a deep link."""
     payload = context.args[0] if context.args else None
     route = services_of(context).route
-    await run_step(update, context, lambda s, c, now: invites.start(s, c, payload, now, route))
+    await run_step(update, context, lambda s, c, now: onboarding.start(s, c, payload, now, route))
 
 
 async def new_placement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,7 +141,7 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the person's data export."""
     route = services_of(context).route
-    await run_step(update, context, lambda s, c, now: account.export(s, c, now, route))
+    await run_step(update, context, lambda s, c, now: export.export(s, c, now, route))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -191,7 +192,7 @@ async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     name = " ".join(context.args or []).strip() or None
     async with services.db.session() as session:
-        result = await digests.overview(
+        result = await overviews.overview(
             session,
             caller.telegram_user_id,
             caller.telegram_language,
@@ -273,7 +274,7 @@ Route = Callable[[dict[str, Any], Services], Step]
 # Values arrive typed and range-checked; a step still checks the press is this person's to make.
 ROUTES: dict[buttons.Kind, Route] = {
     buttons.CONSENT: lambda v, sv: (
-        lambda s, c, now: invites.answer_consent(s, c, v["invite"], v["agreed"], now, sv.route)
+        lambda s, c, now: onboarding.answer_consent(s, c, v["invite"], v["agreed"], now, sv.route)
     ),
     buttons.INVITE_FOR: lambda v, sv: (
         lambda s, c, now: placements.choose_invite_role(s, c, v["placement"])
