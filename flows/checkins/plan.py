@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import Row, String, cast, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.buttons import CHECKIN_GO
 from flows.checkins.ask import question_say
 from flows.checkins.pause import not_paused
+from flows.guards import is_open
 from flows.outbox import enqueue
 from flows.planning import PAGE_SIZE, Page, page_of
-from flows.replies import Button, Say
+from flows.replies import Say
 from flows.route import weekly_questions
 from flows.schedule import (
     checkin_moment,
@@ -33,7 +35,6 @@ from storage.models import (
     OutboxStatus,
     Participant,
     Person,
-    Phase,
     Placement,
     TelegramLink,
 )
@@ -109,7 +110,7 @@ async def active_participants(
         .join(Placement, Placement.id == Participant.placement_id)
         .where(
             Participant.id > after,
-            Placement.phase != Phase.AFGESLOTEN,
+            is_open(),
             TelegramLink.reachable.is_(True),
             not_paused(now),
         )
@@ -255,7 +256,7 @@ async def plan_reminders(
                 "youth": row.youth_name,
                 "measurement": row.kind == CheckinKind.MEASUREMENT,
             },
-            buttons=((Button("continue_checkin", f"ck:{row.id}:go"),),),
+            buttons=((CHECKIN_GO.button("continue_checkin", checkin=row.id),),),
         )
         queued += await enqueue(
             session,

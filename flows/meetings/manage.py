@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import guards
+from flows.buttons import MEETING_CANCEL, MEETING_CANCEL_YES, MEETING_MOVE, NEVER_MIND
 from flows.meetings.notices import FLOW, meeting_details, tell_invitees
 from flows.outbox import drop_pending
 from flows.people import (
     Caller,
     Me,
     clear_state,
-    load_me,
     recipient,
     set_state,
 )
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import (
     Meeting,
     MeetingInvitee,
@@ -35,9 +36,9 @@ from storage.models import (
 
 async def upcoming(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/afspraken: the person's planned meetings from now on, with move/cancel for planners."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller)
+    if isinstance(me, Outcome):
+        return me
     zone = ZoneInfo(me.link.time_zone)
     meetings = list(
         await session.scalars(
@@ -68,8 +69,8 @@ async def upcoming(session: AsyncSession, caller: Caller, now: dt.datetime) -> O
             label_args = {"type": meeting.type, "at": meeting.starts_at.astimezone(zone)}
             rows.append(
                 (
-                    Button("move_meeting", f"mv:{meeting.id}", args=label_args),
-                    Button("cancel_meeting", f"mc:{meeting.id}", args=label_args),
+                    MEETING_MOVE.button("move_meeting", label_args, meeting=meeting.id),
+                    MEETING_CANCEL.button("cancel_meeting", label_args, meeting=meeting.id),
                 )
             )
     return Outcome(me.language).add(Say("meeting/list", {"meetings": items}, buttons=tuple(rows)))
@@ -95,9 +96,9 @@ async def _own_meeting(session: AsyncSession, me: Me, meeting_id: int) -> Meetin
 async def ask_move(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     meeting = await _own_meeting(session, me, meeting_id)
     out = Outcome(me.language)
     if meeting is None or meeting.status != MeetingStatus.PLANNED or meeting.starts_at <= now:
@@ -138,15 +139,18 @@ async def move(
 
 
 async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     meeting = await _own_meeting(session, me, meeting_id)
     out = Outcome(me.language)
     if meeting is None or meeting.status != MeetingStatus.PLANNED:
         return out.say("meeting/not_yours")
     zone = ZoneInfo(me.link.time_zone)
-    buttons = ((Button("cancel_confirm", f"mc:{meeting.id}:y"),), (Button("never_mind", "fa:no"),))
+    buttons = (
+        (MEETING_CANCEL_YES.button("cancel_confirm", meeting=meeting.id),),
+        (NEVER_MIND.button("never_mind"),),
+    )
     return out.add(
         Say(
             "meeting/cancel_confirm",
@@ -159,13 +163,13 @@ async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> 
 async def cancel(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     meeting = await _own_meeting(session, me, meeting_id)
     out = Outcome(me.language)
     if meeting is None or meeting.status != MeetingStatus.PLANNED:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     meeting.status, meeting.updated_at = MeetingStatus.CANCELLED, now
     await drop_pending(session, kind="meeting_reminder", subject_id=meeting.id)
     await tell_invitees(session, meeting, "meeting/cancelled", me.person.id, out, rsvp=False)
@@ -177,9 +181,9 @@ async def rsvp(
     session: AsyncSession, caller: Caller, meeting_id: int, answer: str, now: dt.datetime
 ) -> Outcome:
     """Store Ik kom / Ik kan niet / Andere tijd nodig, and tell the planner."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     value = {"y": Rsvp.YES, "n": Rsvp.NO, "t": Rsvp.OTHER_TIME}.get(answer)
     meeting = await session.get(Meeting, meeting_id)
@@ -189,7 +193,7 @@ async def rsvp(
         )
     )
     if value is None or meeting is None or invitee is None:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     if meeting.status != MeetingStatus.PLANNED or meeting.starts_at <= now:
         return out.say("meeting/over")
     changed = invitee.rsvp != value
