@@ -158,17 +158,8 @@ async def plan_weekly(
         if checkin is None:
             continue  # another planner made it first
         say = question_say(checkin, 0, None, youth=row.youth_name, name=row.first_name)
-        queued += await enqueue(
-            session,
-            key=f"checkin:{checkin.id}",
-            person_id=row.person_id,
-            kind="checkin",
-            say=say,
-            due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
-            expires_at=checkin.closes_at,
-            now=now,
-            placement_id=row.placement_id,
-            subject_id=checkin.id,
+        queued += await _queue(
+            session, "checkin", row, checkin.id, checkin.closes_at, say, due, now, rules
         )
     return page_of([row.id for row in rows], size, queued)
 
@@ -217,7 +208,7 @@ async def plan_reminders(
 ) -> Page:
     """Queue the one gentle reminder for open check-ins sent a day ago (a page of them)."""
     reminder_key = literal("checkin_reminder:") + cast(Checkin.id, String)
-    rows = (
+    rows: Sequence[Row[*tuple[Any, ...]]] = (
         await session.execute(
             select(
                 Checkin.id,
@@ -258,19 +249,39 @@ async def plan_reminders(
             },
             buttons=((CHECKIN_GO.button("continue_checkin", checkin=row.id),),),
         )
-        queued += await enqueue(
-            session,
-            key=f"checkin_reminder:{row.id}",
-            person_id=row.person_id,
-            kind="checkin_reminder",
-            say=say,
-            due_at=out_of_quiet_hours(now, row.time_zone, rules.quiet),
-            expires_at=row.closes_at,
-            now=now,
-            placement_id=row.placement_id,
-            subject_id=row.id,
+        queued += await _queue(
+            session, "checkin_reminder", row, row.id, row.closes_at, say, now, now, rules
         )
     return page_of([row.id for row in rows], size, queued)
+
+
+async def _queue(
+    session: AsyncSession,
+    kind: str,
+    row: Row[*tuple[Any, ...]],
+    checkin_id: int,
+    closes_at: dt.datetime,
+    say: Say,
+    due: dt.datetime,
+    now: dt.datetime,
+    rules: CheckinRules,
+) -> bool:
+    """Queue one message about a check-in to its person, once (keyed by kind and check-in).
+
+    It waits out the person's quiet hours and expires when the check-in closes.
+    """
+    return await enqueue(
+        session,
+        key=f"{kind}:{checkin_id}",
+        person_id=row.person_id,
+        kind=kind,
+        say=say,
+        due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
+        expires_at=closes_at,
+        now=now,
+        placement_id=row.placement_id,
+        subject_id=checkin_id,
+    )
 
 
 async def after_delivery(

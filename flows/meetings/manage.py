@@ -86,23 +86,48 @@ async def _rsvps(session: AsyncSession, meeting_id: int) -> list[dict[str, objec
     return [{"name": n, "role": str(r), "rsvp": str(v) if v else None} for n, r, v in rows]
 
 
-async def _own_meeting(session: AsyncSession, me: Me, meeting_id: int) -> Meeting | None:
+async def _own_planned(session: AsyncSession, me: Me, meeting_id: int) -> Meeting | None:
+    """The meeting if this person planned it and it still stands, else None."""
     meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or meeting.planned_by_person_id != me.person.id:
+    if (
+        meeting is None
+        or meeting.planned_by_person_id != me.person.id
+        or meeting.status != MeetingStatus.PLANNED
+    ):
         return None
     return meeting
+
+
+async def _planner_press(
+    session: AsyncSession,
+    caller: Caller,
+    meeting_id: int,
+    refusal: str,
+    *,
+    after: dt.datetime | None = None,
+) -> tuple[Me, Meeting] | Outcome:
+    """Check a press on a meeting's planner button: who pressed, and is it their meeting?
+
+    Someone unknown gets the expired reply; a meeting they did not plan, that was cancelled, or
+    (with `after`) that starts before then gets `refusal`.
+    """
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
+    meeting = await _own_planned(session, me, meeting_id)
+    if meeting is None or (after is not None and meeting.starts_at <= after):
+        return guards.refuse(me.language, refusal)
+    return me, meeting
 
 
 async def ask_move(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await guards.who(session, caller, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, "meeting/not_yours", after=now)
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED or meeting.starts_at <= now:
-        return out.say("meeting/not_yours")
     await set_state(session, me.link.telegram_user_id, FLOW, "move", {"meeting": meeting.id}, now)
     return out.say("meeting/ask_move", type=meeting.type)
 
@@ -115,9 +140,9 @@ async def move(
     now: dt.datetime,
 ) -> Outcome:
     out = Outcome(me.language)
-    meeting = await _own_meeting(session, me, int(str(data["meeting"])))
+    meeting = await _own_planned(session, me, int(str(data["meeting"])))
     await clear_state(session, me.link.telegram_user_id)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
+    if meeting is None:
         return out.say("meeting/not_yours")
     zone = ZoneInfo(me.link.time_zone)
     old = meeting.starts_at
@@ -139,13 +164,11 @@ async def move(
 
 
 async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> Outcome:
-    me = await guards.who(session, caller, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, "meeting/not_yours")
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
-        return out.say("meeting/not_yours")
     zone = ZoneInfo(me.link.time_zone)
     buttons = (
         (MEETING_CANCEL_YES.button("cancel_confirm", meeting=meeting.id),),
@@ -163,13 +186,11 @@ async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> 
 async def cancel(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await guards.who(session, caller, pressed=True)
-    if isinstance(me, Outcome):
-        return me
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, guards.EXPIRED)
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
-        return out.say(guards.EXPIRED)
     meeting.status, meeting.updated_at = MeetingStatus.CANCELLED, now
     await drop_pending(session, kind="meeting_reminder", subject_id=meeting.id)
     await tell_invitees(session, meeting, "meeting/cancelled", me.person.id, out, rsvp=False)
