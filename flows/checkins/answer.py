@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from flows import guards
+from flows.buttons import CHECKIN_WHY
 from flows.checkins.ask import (
     changeable,
     open_question,
@@ -23,7 +25,7 @@ from flows.checkins.free_text import OPEN_TEXT_FLOW
 from flows.outbox import drop_pending
 from flows.people import Caller, clear_state, set_state
 from flows.questions import QUESTIONS, SKIP_REASONS
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import (
     Answer,
     Checkin,
@@ -112,7 +114,7 @@ async def _load(
     found = (await connection.execute(_PRESSED, {"user": user, "checkin": checkin_id})).first()
     if found is None:  # not theirs, gone, or someone we do not know: say it in their language
         language = await connection.scalar(_LANGUAGE, {"user": user})
-        return None, Outcome(language or caller.telegram_language).say("common/button_expired")
+        return None, Outcome(language or caller.telegram_language).say(guards.EXPIRED)
     language, first_name, youth, *columns = found
     answers = {
         question_id: (answer_id, value)
@@ -152,7 +154,7 @@ async def press(
         return _continue(loaded, out)
     if action.isdigit():
         return await _answer(session, loaded, int(action), value, now, out)
-    return out.say("common/button_expired")
+    return out.say(guards.EXPIRED)
 
 
 async def _answer(
@@ -165,10 +167,10 @@ async def _answer(
 ) -> Outcome:
     checkin, connection = loaded.checkin, loaded.connection
     if not 0 <= index < len(checkin.questions) or value is None:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     question = QUESTIONS[checkin.questions[index]]
     if value not in question.values:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     existing = loaded.answers.get(question.id)
     if existing is None:
         result = await connection.execute(
@@ -237,7 +239,7 @@ def _ask_skip_reason(loaded: _Loaded, out: Outcome) -> Outcome:
     if loaded.checkin.status != CheckinStatus.OPEN:
         return out.say("checkin/closed", youth=loaded.youth, status=str(loaded.checkin.status))
     buttons = tuple(
-        (Button(f"skip_{reason}", f"ck:{loaded.checkin.id}:why:{reason}"),)
+        (CHECKIN_WHY.button(f"skip_{reason}", checkin=loaded.checkin.id, reason=reason),)
         for reason in SKIP_REASONS
     )
     return out.add(Say("checkin/skip_reason", {"youth": loaded.youth}, buttons=buttons, edit=True))
@@ -248,7 +250,7 @@ async def _skip(
 ) -> Outcome:
     checkin = loaded.checkin
     if reason not in SKIP_REASONS or checkin.status != CheckinStatus.OPEN:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     await loaded.connection.execute(
         update(Checkin)
         .where(Checkin.id == checkin.id)

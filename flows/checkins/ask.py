@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Container
 from typing import Protocol
 
+from flows.buttons import CHECKIN_ANSWER, CHECKIN_DONE, CHECKIN_SKIP, CONTACT
 from flows.questions import FACES, QUESTIONS, Kind
 from flows.replies import Button, Say
 from flows.schedule import week_number
@@ -54,10 +55,12 @@ def question_say(
         if question.kind == Kind.FACES:
             rows.append(
                 tuple(
-                    Button(
+                    CHECKIN_ANSWER.button(
                         "face",
-                        f"ck:{checkin.id}:{index}:{value}",
-                        args={"face": face, "picked": value == chosen},
+                        {"face": face, "picked": value == chosen},
+                        checkin=checkin.id,
+                        index=index,
+                        value=value,
                     )
                     for value, face in zip(question.values, FACES, strict=True)
                 )
@@ -65,16 +68,18 @@ def question_say(
         else:
             rows.extend(
                 (
-                    Button(
+                    CHECKIN_ANSWER.button(
                         option.label,
-                        f"ck:{checkin.id}:{index}:{option.value}",
-                        args={"picked": option.value == chosen},
+                        {"picked": option.value == chosen},
+                        checkin=checkin.id,
+                        index=index,
+                        value=option.value,
                     ),
                 )
                 for option in question.options
             )
         if checkin.status == CheckinStatus.OPEN and index == 0:
-            rows.append((Button("skip_week", f"ck:{checkin.id}:skip"),))
+            rows.append((CHECKIN_SKIP.button("skip_week", checkin=checkin.id),))
     chosen_label = None
     if chosen is not None:
         chosen_label = (
@@ -124,7 +129,7 @@ def open_question(checkin: CheckinFacts, youth: str) -> Say:
         "checkin/open_question",
         {"youth": youth, "measurement": checkin.kind == CheckinKind.MEASUREMENT},
         buttons=(
-            (Button("no_thanks", f"ck:{checkin.id}:done"),),
-            (Button("contact_request", f"cr:{checkin.placement_id}"),),
+            (CHECKIN_DONE.button("no_thanks", checkin=checkin.id),),
+            (CONTACT.button("contact_request", placement=checkin.placement_id),),
         ),
     )

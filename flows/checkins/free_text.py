@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.buttons import CHECKIN_GO
 from flows.checkins.ask import changeable
 from flows.people import Me, clear_state
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import Answer, Checkin, CheckinStatus, Person, Placement, StaffMember
 
 OPEN_TEXT_FLOW = "checkin_text"
@@ -68,5 +69,8 @@ async def typed_while_open(session: AsyncSession, me: Me, now: dt.datetime) -> O
     if checkin is None:
         return None
     return Outcome(me.language).add(
-        Say("checkin/use_buttons", buttons=((Button("continue_checkin", f"ck:{checkin.id}:go"),),))
+        Say(
+            "checkin/use_buttons",
+            buttons=((CHECKIN_GO.button("continue_checkin", checkin=checkin.id),),),
+        )
     )

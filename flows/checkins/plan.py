@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import Row, String, cast, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.buttons import CHECKIN_GO
 from flows.checkins.ask import question_say
 from flows.checkins.pause import not_paused
+from flows.guards import is_open
 from flows.outbox import enqueue
 from flows.planning import PAGE_SIZE, Page, page_of
-from flows.replies import Button, Say
+from flows.replies import Say
 from flows.route import weekly_questions
 from flows.schedule import (
     checkin_moment,
@@ -33,7 +35,6 @@ from storage.models import (
     OutboxStatus,
     Participant,
     Person,
-    Phase,
     Placement,
     TelegramLink,
 )
@@ -109,7 +110,7 @@ async def active_participants(
         .join(Placement, Placement.id == Participant.placement_id)
         .where(
             Participant.id > after,
-            Placement.phase != Phase.AFGESLOTEN,
+            is_open(),
             TelegramLink.reachable.is_(True),
             not_paused(now),
         )
@@ -157,17 +158,8 @@ async def plan_weekly(
         if checkin is None:
             continue  # another planner made it first
         say = question_say(checkin, 0, None, youth=row.youth_name, name=row.first_name)
-        queued += await enqueue(
-            session,
-            key=f"checkin:{checkin.id}",
-            person_id=row.person_id,
-            kind="checkin",
-            say=say,
-            due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
-            expires_at=checkin.closes_at,
-            now=now,
-            placement_id=row.placement_id,
-            subject_id=checkin.id,
+        queued += await _queue(
+            session, "checkin", row, checkin.id, checkin.closes_at, say, due, now, rules
         )
     return page_of([row.id for row in rows], size, queued)
 
@@ -216,7 +208,7 @@ async def plan_reminders(
 ) -> Page:
     """Queue the one gentle reminder for open check-ins sent a day ago (a page of them)."""
     reminder_key = literal("checkin_reminder:") + cast(Checkin.id, String)
-    rows = (
+    rows: Sequence[Row[*tuple[Any, ...]]] = (
         await session.execute(
             select(
                 Checkin.id,
@@ -255,21 +247,41 @@ async def plan_reminders(
                 "youth": row.youth_name,
                 "measurement": row.kind == CheckinKind.MEASUREMENT,
             },
-            buttons=((Button("continue_checkin", f"ck:{row.id}:go"),),),
+            buttons=((CHECKIN_GO.button("continue_checkin", checkin=row.id),),),
         )
-        queued += await enqueue(
-            session,
-            key=f"checkin_reminder:{row.id}",
-            person_id=row.person_id,
-            kind="checkin_reminder",
-            say=say,
-            due_at=out_of_quiet_hours(now, row.time_zone, rules.quiet),
-            expires_at=row.closes_at,
-            now=now,
-            placement_id=row.placement_id,
-            subject_id=row.id,
+        queued += await _queue(
+            session, "checkin_reminder", row, row.id, row.closes_at, say, now, now, rules
         )
     return page_of([row.id for row in rows], size, queued)
+
+
+async def _queue(
+    session: AsyncSession,
+    kind: str,
+    row: Row[*tuple[Any, ...]],
+    checkin_id: int,
+    closes_at: dt.datetime,
+    say: Say,
+    due: dt.datetime,
+    now: dt.datetime,
+    rules: CheckinRules,
+) -> bool:
+    """Queue one message about a check-in to its person, once (keyed by kind and check-in).
+
+    It waits out the person's quiet hours and expires when the check-in closes.
+    """
+    return await enqueue(
+        session,
+        key=f"{kind}:{checkin_id}",
+        person_id=row.person_id,
+        kind=kind,
+        say=say,
+        due_at=out_of_quiet_hours(due, row.time_zone, rules.quiet),
+        expires_at=closes_at,
+        now=now,
+        placement_id=row.placement_id,
+        subject_id=checkin_id,
+    )
 
 
 async def after_delivery(

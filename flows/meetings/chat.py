@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import guards
+from flows.buttons import MEETING_PICK, MEETING_QUIT, MEETING_STEP
 from flows.callbacks import BadNumber, parse_id, small_number
 from flows.dates import parse_moment
 from flows.meetings.manage import move
@@ -25,10 +27,9 @@ from flows.people import (
     Me,
     clear_state,
     get_state,
-    load_me,
     set_state,
 )
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from flows.route import BEG, BEH, GHO, INTERVISIE, MEETING_TYPES, MONITORING
 from flows.schedule import local_date
 from flows.settings import MeetingRules
@@ -38,7 +39,6 @@ from storage.models import (
     MeetingStatus,
     Participant,
     Person,
-    Phase,
     Placement,
     Role,
     StaffMember,
@@ -47,48 +47,29 @@ from storage.models import (
 LOCATION_MAX = 120
 
 
-def _staff_ids(me: Me) -> set[int]:
-    return {s.id for s in me.staff if s.role in (BEG, BEH)}
-
-
 async def begin(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/afspraak: choose the placement (or intervisie for several)."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
-    ids = _staff_ids(me)
-    if not ids:
-        return Outcome(me.language).say("common/only_staff")
-    placements = await _open_placements(session, ids)
+    me = await guards.staff(session, caller)
+    if isinstance(me, Outcome):
+        return me
+    placements = await guards.open_placements_of(session, me)
     if not placements:
         return Outcome(me.language).say("phase/none")
     rows = [
         (
-            Button(
+            MEETING_PICK.button(
                 "phase_placement",
-                f"mt:p:{p.id}",
-                args={"youth": p.youth_name, "phase": str(p.phase)},
+                {"youth": p.youth_name, "phase": str(p.phase)},
+                step="p",
+                choice=str(p.id),
             ),
         )
         for p in placements
     ]
     if me.staff_as(BEG):
-        rows.append((Button("intervisie_choice", "mt:p:iv"),))
+        rows.append((MEETING_PICK.button("intervisie_choice", step="p", choice="iv"),))
     await set_state(session, caller.telegram_user_id, FLOW, "placement", {}, now)
     return Outcome(me.language).add(Say("meeting/ask_placement", buttons=tuple(rows)))
-
-
-async def _open_placements(session: AsyncSession, staff_ids: set[int]) -> list[Placement]:
-    return list(
-        await session.scalars(
-            select(Placement)
-            .where(
-                Placement.begeleider_id.in_(staff_ids) | Placement.behandelaar_id.in_(staff_ids),
-                Placement.phase != Phase.AFGESLOTEN,
-            )
-            .order_by(Placement.youth_name, Placement.id)
-        )
-    )
 
 
 async def press(
@@ -99,13 +80,13 @@ async def press(
     rules: MeetingRules,
 ) -> Outcome:
     """Handle a button of the /afspraak steps."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     state = await _state(session, me)
     if state is None:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     data = dict(state)
     what = args[0]
     if what == "p" and len(args) == 2:
@@ -113,7 +94,7 @@ async def press(
     offered = data.get("types")
     if what == "t" and len(args) == 2 and isinstance(offered, list):
         if args[1] not in offered:
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         data["type"] = args[1]
         data["who"] = await _default_invitees(session, me, data)
         await set_state(session, me.link.telegram_user_id, FLOW, "when", data, now)
@@ -124,7 +105,7 @@ async def press(
     if what == "w" and len(args) == 2 and "who" in data:
         person_id = small_number(args[1])
         if person_id is None or str(person_id) not in _options(data):
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         data["who"] = sorted(set(_who(data)) ^ {person_id})
         return await _ask_who(session, me, data, now, out, edit=True)
     if what == "done" and "who" in data:
@@ -134,7 +115,7 @@ async def press(
         return out.add(_confirm_say(data, me))
     if what == "ok" and data.get("step") == "confirm":
         return await _create(session, me, data, now, rules, out)
-    return out.say("common/button_expired")
+    return out.say(guards.EXPIRED)
 
 
 def _who(data: dict[str, object]) -> list[int]:
@@ -161,10 +142,9 @@ async def _state(session: AsyncSession, me: Me) -> dict[str, object] | None:
 async def _chose_placement(
     session: AsyncSession, me: Me, choice: str, now: dt.datetime, out: Outcome
 ) -> Outcome:
-    ids = _staff_ids(me)
     if choice == "iv":
         if not me.staff_as(BEG):
-            return out.say("common/button_expired")
+            return out.say(guards.EXPIRED)
         data: dict[str, object] = {"placement": None, "types": [INTERVISIE], "type": INTERVISIE}
         data["who"] = await _default_invitees(session, me, data)
         await set_state(session, me.link.telegram_user_id, FLOW, "when", data, now)
@@ -172,10 +152,10 @@ async def _chose_placement(
     try:
         placement_id = parse_id(choice)
     except BadNumber:
-        return out.say("common/button_expired")
-    placement = await session.get(Placement, placement_id)
-    if placement is None or not ({placement.begeleider_id, placement.behandelaar_id} & ids):
-        return out.say("placements/not_yours")
+        return out.say(guards.EXPIRED)
+    placement = await guards.own_placement(session, me, placement_id, guards.STAFF)
+    if isinstance(placement, Outcome):
+        return placement
     types = [
         t.code
         for t in MEETING_TYPES.values()
@@ -184,7 +164,8 @@ async def _chose_placement(
     data = {"placement": placement.id, "types": types}
     await set_state(session, me.link.telegram_user_id, FLOW, "type", data, now)
     buttons = tuple(
-        (Button("meeting_type", f"mt:t:{code}", args={"type": code}),) for code in types
+        (MEETING_PICK.button("meeting_type", {"type": code}, step="t", choice=code),)
+        for code in types
     )
     return out.add(
         Say("meeting/ask_type", {"youth": placement.youth_name}, buttons=buttons, edit=True)
@@ -199,14 +180,13 @@ async def _candidates(
     placement_id = data.get("placement")
     if placement_id is None:
         # Intervisie: house parents of this begeleider's open placements.
-        own = [s.id for s in me.staff_as(BEG)]
         rows = await session.execute(
             select(Person.id, Person.first_name, Participant.placement_id)
             .join(Participant, Participant.person_id == Person.id)
             .join(Placement, Placement.id == Participant.placement_id)
             .where(
-                Placement.begeleider_id.in_(own),
-                Placement.phase != Phase.AFGESLOTEN,
+                guards.of_staff(me, guards.BEGELEIDER),
+                guards.is_open(),
                 Participant.role == GHO,
             )
             .order_by(Person.first_name, Person.id)
@@ -263,8 +243,11 @@ async def _ask_who(
     options, who = _options(data), set(_who(data))
     rows = tuple(
         (
-            Button(
-                "invitee", f"mt:w:{pid}", args={"name": name, "kind": role, "on": int(pid) in who}
+            MEETING_PICK.button(
+                "invitee",
+                {"name": name, "kind": role, "on": int(pid) in who},
+                step="w",
+                choice=pid,
             ),
         )
         for pid, (name, role) in options.items()
@@ -273,7 +256,7 @@ async def _ask_who(
         Say(
             "meeting/ask_who",
             {"type": data["type"]},
-            buttons=(*rows, (Button("done_inviting", "mt:done"),)),
+            buttons=(*rows, (MEETING_STEP.button("done_inviting", step="done"),)),
             edit=edit,
         )
     )
@@ -291,7 +274,10 @@ def _confirm_say(data: dict[str, object], me: Me) -> Say:
             "where": data.get("where"),
             "who": [{"name": n, "role": r} for n, r in who],
         },
-        buttons=((Button("plan_it", "mt:ok"),), (Button("never_mind", "mt:x"),)),
+        buttons=(
+            (MEETING_STEP.button("plan_it", step="ok"),),
+            (MEETING_QUIT.button("never_mind"),),
+        ),
     )
 
 
@@ -315,7 +301,9 @@ async def typed(
             return await move(session, me, data, moment, now)
         data["at"] = moment.isoformat()
         await set_state(session, me.link.telegram_user_id, FLOW, "where", data, now)
-        return out.add(Say("meeting/ask_where", buttons=((Button("no_place", "mt:nowhere"),),)))
+        return out.add(
+            Say("meeting/ask_where", buttons=((MEETING_STEP.button("no_place", step="nowhere"),),))
+        )
     if step == "where":
         place = " ".join(text.split())
         if not place or len(place) > LOCATION_MAX or is_address(place):

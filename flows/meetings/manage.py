@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import guards
+from flows.buttons import MEETING_CANCEL, MEETING_CANCEL_YES, MEETING_MOVE, NEVER_MIND
 from flows.meetings.notices import FLOW, meeting_details, tell_invitees
 from flows.outbox import drop_pending
 from flows.people import (
     Caller,
     Me,
     clear_state,
-    load_me,
     recipient,
     set_state,
 )
-from flows.replies import Button, Outcome, Say
+from flows.replies import Outcome, Say
 from storage.models import (
     Meeting,
     MeetingInvitee,
@@ -35,9 +36,9 @@ from storage.models import (
 
 async def upcoming(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/afspraken: the person's planned meetings from now on, with move/cancel for planners."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/not_registered")
+    me = await guards.who(session, caller)
+    if isinstance(me, Outcome):
+        return me
     zone = ZoneInfo(me.link.time_zone)
     meetings = list(
         await session.scalars(
@@ -68,8 +69,8 @@ async def upcoming(session: AsyncSession, caller: Caller, now: dt.datetime) -> O
             label_args = {"type": meeting.type, "at": meeting.starts_at.astimezone(zone)}
             rows.append(
                 (
-                    Button("move_meeting", f"mv:{meeting.id}", args=label_args),
-                    Button("cancel_meeting", f"mc:{meeting.id}", args=label_args),
+                    MEETING_MOVE.button("move_meeting", label_args, meeting=meeting.id),
+                    MEETING_CANCEL.button("cancel_meeting", label_args, meeting=meeting.id),
                 )
             )
     return Outcome(me.language).add(Say("meeting/list", {"meetings": items}, buttons=tuple(rows)))
@@ -85,23 +86,48 @@ async def _rsvps(session: AsyncSession, meeting_id: int) -> list[dict[str, objec
     return [{"name": n, "role": str(r), "rsvp": str(v) if v else None} for n, r, v in rows]
 
 
-async def _own_meeting(session: AsyncSession, me: Me, meeting_id: int) -> Meeting | None:
+async def _own_planned(session: AsyncSession, me: Me, meeting_id: int) -> Meeting | None:
+    """The meeting if this person planned it and it still stands, else None."""
     meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or meeting.planned_by_person_id != me.person.id:
+    if (
+        meeting is None
+        or meeting.planned_by_person_id != me.person.id
+        or meeting.status != MeetingStatus.PLANNED
+    ):
         return None
     return meeting
+
+
+async def _planner_press(
+    session: AsyncSession,
+    caller: Caller,
+    meeting_id: int,
+    refusal: str,
+    *,
+    after: dt.datetime | None = None,
+) -> tuple[Me, Meeting] | Outcome:
+    """Check a press on a meeting's planner button: who pressed, and is it their meeting?
+
+    Someone unknown gets the expired reply; a meeting they did not plan, that was cancelled, or
+    (with `after`) that starts before then gets `refusal`.
+    """
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
+    meeting = await _own_planned(session, me, meeting_id)
+    if meeting is None or (after is not None and meeting.starts_at <= after):
+        return guards.refuse(me.language, refusal)
+    return me, meeting
 
 
 async def ask_move(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, "meeting/not_yours", after=now)
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED or meeting.starts_at <= now:
-        return out.say("meeting/not_yours")
     await set_state(session, me.link.telegram_user_id, FLOW, "move", {"meeting": meeting.id}, now)
     return out.say("meeting/ask_move", type=meeting.type)
 
@@ -114,9 +140,9 @@ async def move(
     now: dt.datetime,
 ) -> Outcome:
     out = Outcome(me.language)
-    meeting = await _own_meeting(session, me, int(str(data["meeting"])))
+    meeting = await _own_planned(session, me, int(str(data["meeting"])))
     await clear_state(session, me.link.telegram_user_id)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
+    if meeting is None:
         return out.say("meeting/not_yours")
     zone = ZoneInfo(me.link.time_zone)
     old = meeting.starts_at
@@ -138,15 +164,16 @@ async def move(
 
 
 async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, "meeting/not_yours")
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
-        return out.say("meeting/not_yours")
     zone = ZoneInfo(me.link.time_zone)
-    buttons = ((Button("cancel_confirm", f"mc:{meeting.id}:y"),), (Button("never_mind", "fa:no"),))
+    buttons = (
+        (MEETING_CANCEL_YES.button("cancel_confirm", meeting=meeting.id),),
+        (NEVER_MIND.button("never_mind"),),
+    )
     return out.add(
         Say(
             "meeting/cancel_confirm",
@@ -159,13 +186,11 @@ async def ask_cancel(session: AsyncSession, caller: Caller, meeting_id: int) -> 
 async def cancel(
     session: AsyncSession, caller: Caller, meeting_id: int, now: dt.datetime
 ) -> Outcome:
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
-    meeting = await _own_meeting(session, me, meeting_id)
+    pressed = await _planner_press(session, caller, meeting_id, guards.EXPIRED)
+    if isinstance(pressed, Outcome):
+        return pressed
+    me, meeting = pressed
     out = Outcome(me.language)
-    if meeting is None or meeting.status != MeetingStatus.PLANNED:
-        return out.say("common/button_expired")
     meeting.status, meeting.updated_at = MeetingStatus.CANCELLED, now
     await drop_pending(session, kind="meeting_reminder", subject_id=meeting.id)
     await tell_invitees(session, meeting, "meeting/cancelled", me.person.id, out, rsvp=False)
@@ -177,9 +202,9 @@ async def rsvp(
     session: AsyncSession, caller: Caller, meeting_id: int, answer: str, now: dt.datetime
 ) -> Outcome:
     """Store Ik kom / Ik kan niet / Andere tijd nodig, and tell the planner."""
-    me = await load_me(session, caller.telegram_user_id)
-    if me is None:
-        return Outcome(caller.telegram_language).say("common/button_expired")
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
     out = Outcome(me.language)
     value = {"y": Rsvp.YES, "n": Rsvp.NO, "t": Rsvp.OTHER_TIME}.get(answer)
     meeting = await session.get(Meeting, meeting_id)
@@ -189,7 +214,7 @@ async def rsvp(
         )
     )
     if value is None or meeting is None or invitee is None:
-        return out.say("common/button_expired")
+        return out.say(guards.EXPIRED)
     if meeting.status != MeetingStatus.PLANNED or meeting.starts_at <= now:
         return out.say("meeting/over")
     changed = invitee.rsvp != value

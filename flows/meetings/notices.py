@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.buttons import RSVP
 from flows.people import (
     recipient,
 )
@@ -60,10 +61,10 @@ async def tell_invitees(
 
 
 def rsvp_buttons(meeting: Meeting) -> tuple[tuple[Button, ...], ...]:
-    return (
-        (Button("rsvp_yes", f"rs:{meeting.id}:y"),),
-        (Button("rsvp_no", f"rs:{meeting.id}:n"),),
-        (Button("rsvp_other", f"rs:{meeting.id}:t"),),
+    """Ik kom / Ik kan niet / Andere tijd nodig, one button a row."""
+    return tuple(
+        (RSVP.button(label, meeting=meeting.id, answer=answer),)
+        for label, answer in (("rsvp_yes", "y"), ("rsvp_no", "n"), ("rsvp_other", "t"))
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.checkins import is_paused
+from flows.guards import is_open
 from flows.measurement import start_round
 from flows.meetings.notices import meeting_details, rsvp_buttons
 from flows.outbox import enqueue
@@ -34,7 +35,6 @@ from storage.models import (
     MeetingInvitee,
     MeetingStatus,
     Person,
-    Phase,
     Placement,
     RouteReminder,
     TelegramLink,
@@ -176,7 +176,7 @@ async def plan_route_due(
         staff_id
         for staff_id in await session.scalars(
             select(Placement.begeleider_id)
-            .where(Placement.phase != Phase.AFGESLOTEN, Placement.begeleider_id > after)
+            .where(is_open(), Placement.begeleider_id > after)
             .distinct()
             .order_by(Placement.begeleider_id)
             .limit(size)
@@ -185,9 +185,7 @@ async def plan_route_due(
     ]
     placements = list(
         await session.scalars(
-            select(Placement).where(
-                Placement.phase != Phase.AFGESLOTEN, Placement.begeleider_id.in_(begeleiders)
-            )
+            select(Placement).where(is_open(), Placement.begeleider_id.in_(begeleiders))
         )
     )
     by_id = {p.id: p for p in placements}
