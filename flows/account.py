@@ -141,8 +141,11 @@ async def stop_choice(
     if choice == "erase!":
         if await _placements_led(session, me):
             return guards.refuse(me.language, guards.EXPIRED)
-        # Ephemeral: the notice names who left, so its payload goes as soon as it is delivered.
-        await tell_begeleiders(session, me, "account/erased_notice", out, ephemeral=True)
+        # Told by role, not by name: the erased name is not stored again (name=None), and the
+        # rest of the notice is blanked as soon as it is delivered (ephemeral).
+        await tell_begeleiders(
+            session, me, "account/erased_notice", out, ephemeral=True, name=None
+        )
         await erase(session, me, now, settings)
         out.add(Say("account/erased", edit=True))
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
