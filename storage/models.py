@@ -114,6 +114,8 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[dt.datetime]
+    # Shown wherever someone asks for help: the number to call when the chat cannot wait.
+    phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class Person(Base):
