@@ -508,3 +508,22 @@ VARIANTS["route/overview.txt"] = [
         ],
     }
 ]
+
+# Typed meeting moments (flows/dates.py): each reason a moment cannot be used, and the follow-ups.
+_MOMENT = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+VARIANTS["meeting/bad_when"] = [
+    {"problem": p, "part": part, "day": day, "at": at, "today": dt.date(2026, 12, 3)}
+    for p, part, day, at in (
+        ("unreadable", HOSTILE, None, None),
+        ("no_such_day", "31 februari", None, None),
+        ("bad_time", "25:00", None, None),
+        ("past", "vandaag 9:00", _MOMENT.date(), _MOMENT),
+        ("past", "gisteren", dt.date(2026, 12, 2), None),
+        ("other_weekday", "11 december", dt.date(2026, 12, 11), None),
+        ("too_far", "", None, dt.datetime(2028, 1, 4, 10, 0, tzinfo=dt.UTC)),
+    )
+]
+VARIANTS["meeting/ask_time"] = [
+    {"day": dt.date(2026, 12, 5), "daypart": d} for d in (None, "ochtend", "middag", "avond")
+]
+VARIANTS["meeting/ask_day"] = [{"time": dt.time(15, 30)}]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import guards
 from flows.buttons import MEETING_PICK, MEETING_QUIT, MEETING_STEP
 from flows.callbacks import BadNumber, parse_id, small_number
-from flows.dates import parse_moment
+from flows.dates import NO_DAY, NO_TIME, PAST, TOO_FAR, Moment, Problem, read_moment
 from flows.meetings.manage import move
 from flows.meetings.notices import FLOW, tell_invitees
 from flows.meetings.places import is_address
@@ -31,7 +31,6 @@ from flows.people import (
 )
 from flows.replies import Outcome, Say
 from flows.route import BEG, BEH, GHO, INTERVISIE, MEETING_TYPES, MONITORING
-from flows.schedule import local_date
 from flows.settings import MeetingRules
 from storage.models import (
     Meeting,
@@ -45,6 +44,53 @@ from storage.models import (
 )
 
 LOCATION_MAX = 120
+AHEAD_MAX = dt.timedelta(days=366)  # a meeting is planned at most this far ahead
+KEPT = ("day", "time", "daypart")  # what an earlier answer to "when?" left open
+
+
+def _read_when(text: str, local_now: dt.datetime, data: dict[str, object]) -> Moment | Problem:
+    """Read the typed moment, completed with a day or time kept from the answer before."""
+    day, time, daypart = (data.get(key) for key in KEPT)
+    read = read_moment(
+        text,
+        local_now,
+        day=dt.date.fromisoformat(day) if isinstance(day, str) else None,
+        time=dt.time.fromisoformat(time) if isinstance(time, str) else None,
+        daypart=daypart if isinstance(daypart, str) else None,
+    )
+    if isinstance(read, Moment) and read.at > local_now + AHEAD_MAX:
+        return Problem(TOO_FAR, at=read.at)
+    return read
+
+
+def _keep(data: dict[str, object], problem: Problem) -> None:
+    """Keep the day (and dagdeel) or the time that was understood, for the next answer."""
+    for key in KEPT:
+        data.pop(key, None)
+    if problem.day is not None:
+        data["day"] = problem.day.isoformat()
+    if problem.time is not None:
+        data["time"] = problem.time.isoformat(timespec="minutes")
+    if problem.daypart is not None:
+        data["daypart"] = problem.daypart
+
+
+def _problem_say(problem: Problem, local_now: dt.datetime) -> Say:
+    """Say which part of the typed moment is wrong, or ask for the part that is missing."""
+    if problem.code == NO_TIME:
+        return Say("meeting/ask_time", {"day": problem.day, "daypart": problem.daypart})
+    if problem.code == NO_DAY:
+        return Say("meeting/ask_day", {"time": problem.time})
+    return Say(
+        "meeting/bad_when",
+        {
+            "problem": problem.code,
+            "part": problem.part,
+            "day": problem.day,
+            "at": problem.at,
+            "today": local_now.date(),
+        },
+    )
 
 
 async def begin(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
@@ -294,9 +340,15 @@ async def typed(
     zone = ZoneInfo(me.link.time_zone)
     local_now = now.astimezone(zone).replace(tzinfo=None)
     if step in ("when", "move"):
-        moment = parse_moment(text, local_now)
-        if moment is None or moment <= local_now or moment > local_now + dt.timedelta(days=366):
-            return out.say("meeting/bad_when", today=local_now.date())
+        read = _read_when(text, local_now, data)
+        if isinstance(read, Problem):
+            if read.code in (NO_TIME, NO_DAY):
+                _keep(data, read)
+                await set_state(session, me.link.telegram_user_id, FLOW, step, data, now)
+            return out.add(_problem_say(read, local_now))
+        moment = read.at
+        for key in KEPT:
+            data.pop(key, None)
         if step == "move":
             return await move(session, me, data, moment, now)
         data["at"] = moment.isoformat()
@@ -327,7 +379,9 @@ async def _create(
     zone = ZoneInfo(me.link.time_zone)
     starts_at = dt.datetime.fromisoformat(str(data["at"])).replace(tzinfo=zone).astimezone(dt.UTC)
     if starts_at <= now:
-        return out.say("meeting/bad_when", today=local_date(now, me.link.time_zone))
+        local_now = now.astimezone(zone).replace(tzinfo=None)
+        moment = starts_at.astimezone(zone).replace(tzinfo=None)
+        return out.add(_problem_say(Problem(PAST, at=moment, day=moment.date()), local_now))
     placement_id = data.get("placement")
     organisation_id = me.staff[0].organisation_id
     if isinstance(placement_id, int):
