@@ -356,3 +356,21 @@ def test_easter_agrees_with_dateutil_for_two_centuries() -> None:
 )
 def test_parse_date_reads_the_richer_days_too(typed: str, expected: dt.date | None) -> None:
     assert parse_date(typed, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    # The examples the meeting templates show (messages/*/meeting/ask_when.j2, bad_when.j2).
+    ["morgen 14:00", "dinsdag half drie", "12 maart 10:00", "tomorrow 14:00", "Tuesday 2:30 pm",
+     "12 March 10:00"],
+)  # fmt: skip
+def test_the_examples_we_show_are_read(typed: str) -> None:
+    assert isinstance(read_moment(typed, THURSDAY), Moment)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("14:00", dt.time(14)), ("half drie", dt.time(14, 30)), ("2:30 pm", dt.time(14, 30))],
+)
+def test_the_time_examples_we_show_are_read(typed: str, expected: dt.time) -> None:
+    assert read_time(typed) == expected
