@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
@@ -374,3 +375,23 @@ def test_the_examples_we_show_are_read(typed: str) -> None:
 )
 def test_the_time_examples_we_show_are_read(typed: str, expected: dt.time) -> None:
     assert read_time(typed) == expected
+
+
+def test_any_mix_of_words_gives_an_answer_never_an_error() -> None:
+    words = [
+        "om", "half", "kwart", "over", "voor", "vier", "drie", "een", "twaalf", "0", "00", "7",
+        "12", "13", "24", "25", "99", ":", ".", "-", "/", "2026", "26", "11-12", "31-2", "29",
+        "februari", "dec", "morgen", "overmorgen", "vandaag", "gisteren", "volgende", "week",
+        "weken", "dagen", "in", "de", "'s", "avonds", "middag", "nacht", "dinsdagavond",
+        "morgenochtend", "vanavond", "kerst", "pasen", "koningsdag", "14:00", "9.30", "11.12",
+        "14u30", "2pm", "am", "ma", "do.", "zo", "graag", "rond", "ca", "uur", "u", "banaan", "🙂",
+        "<b>", "één", "tweeëntwintig", "2026-12-11", "2026-02-30",
+    ]  # fmt: skip
+    rng = random.Random(12)  # noqa: S311  # a fixed mix of words, not a secret
+    for _ in range(3000):
+        typed = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        assert isinstance(read_moment(typed, THURSDAY), Moment | Problem), typed
+        kept = read_moment(typed, THURSDAY, day=dt.date(2026, 12, 5), daypart="avond")
+        assert isinstance(kept, Moment | Problem), typed
+        assert isinstance(read_time(typed), dt.time | Problem), typed
+        parse_date(typed, TODAY)  # None or a date, never an exception
