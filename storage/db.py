@@ -62,8 +62,6 @@ def async_url(url: str) -> str:
     if backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif backend in ("postgresql", "postgres"):
-        if not parsed.database:
-            raise ValueError(f"names no database; write it as {URL_FORMS}")
         parsed = parsed.set(drivername="postgresql+asyncpg")
     else:
         raise ValueError(f"unsupported database {backend!r}; write it as {URL_FORMS}")

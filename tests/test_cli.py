@@ -345,7 +345,7 @@ def one_line(command: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     [
         ("nonsense://", "DATABASE_URL: unsupported database 'nonsense'; write it as sqlite:///"),
         ("postgresql:/x", "DATABASE_URL: is not a database URL; write it as sqlite:///"),
-        ("postgresql://postgres@/", "DATABASE_URL: names no database"),
+        ("sqlite:/bot.db", "DATABASE_URL: is not a database URL"),
     ],
 )
 def test_a_malformed_database_url_is_one_line(
