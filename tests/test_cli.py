@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import Connection
+from sqlalchemy import text
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
@@ -21,7 +20,7 @@ from bot.route_overview import SAMPLE_NAMES, plain
 from bot.sandbox import Sandbox
 from flows import route
 from storage.crypto import DataKeyError, new_key, parse_keys
-from storage.db import Database, alembic_config
+from storage.db import Database
 from tests.conftest import TEST_DATA_KEY
 from tests.fake_telegram import threaded_sandbox
 from tests.storage.test_encryption import MARKER, add_meetings, places
@@ -507,14 +506,11 @@ def test_run_on_postgresql_that_is_not_migrated_says_so(
 
 
 async def downgrade_to_base(url: str) -> None:
-    """Empty the test database's schema (the tests' own fixtures upgrade it again)."""
+    """Empty the test database's schema, as the tests' own fixture does before it upgrades."""
     db = Database(url, data_key=TEST_DATA_KEY)
     try:
         async with db.engine.begin() as connection:
-            await connection.run_sync(_downgrade_all)
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await db.dispose()
-
-
-def _downgrade_all(connection: Connection) -> None:
-    command.downgrade(alembic_config(connection), "base")
