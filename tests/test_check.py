@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.cli import main
 from bot.sandbox import Sandbox
@@ -208,10 +209,12 @@ def test_on_postgresql(
     url = os.environ.get("TEST_DATABASE_URL")
     if url is None:
         pytest.skip("needs TEST_DATABASE_URL (PostgreSQL)")
+    asyncio.run(empty_schema(url))  # what earlier tests left (other keys, too) goes
     monkeypatch.setenv("DATABASE_URL", url)
     code, found = check(capsys)
     assert code == 1
     assert found["database"].startswith("✓ PostgreSQL at postgresql://")
+    assert found["migrations"] == "✗ none applied yet: run `samenopvoeden db upgrade`"
     assert found["data key"].startswith("✗ SAMENOPVOEDEN_DATA_KEY is not set")
     assert fake_telegram.calls == []
 
@@ -224,3 +227,13 @@ def test_on_postgresql(
     assert found["data key"] == "✓ SAMENOPVOEDEN_DATA_KEY is set (1 key)"
     assert found["Telegram"] == f"✓ the token works: the bot is @{USERNAME}"
     assert main(["check", "--health"]) == 0
+
+
+async def empty_schema(url: str) -> None:
+    db = Database(url, data_key=TEST_DATA_KEY)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await db.dispose()
