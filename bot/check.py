@@ -18,7 +18,7 @@ from sqlalchemy import Text, select
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.app import hide_token_in_logs
 from bot.config import ConfigError, Settings, load_settings
@@ -55,7 +55,7 @@ def telegram_problem(error: BaseException, base_url: str | None) -> str | None:
             "Telegram refused the token in TELEGRAM_BOT_TOKEN (wrong, or revoked): copy it "
             "again from @BotFather (/mybots, API Token)"
         )
-    if isinstance(error, NetworkError):  # TimedOut too
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):  # TimedOut too
         where = base_url or DEFAULT_API
         return f"cannot reach Telegram at {where.removesuffix('/bot')}: {error.message}"
     return None
@@ -274,7 +274,8 @@ async def _telegram(settings: Settings) -> Finding:
         return Finding(OK, "Telegram", f"the token works: the bot is @{bot.username}")
     except (InvalidToken, NetworkError) as error:
         problem = telegram_problem(error, base_url)
-        assert problem is not None
+        if problem is None:
+            raise  # a refused request is our bug, not the configuration
         return Finding(FAILED, "Telegram", problem)
     except TimeoutError:
         where = (base_url or DEFAULT_API).removesuffix("/bot")

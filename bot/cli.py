@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.check import TelegramUnavailable, run_check, telegram_problem, telegram_ready
@@ -137,12 +138,34 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         # run_polling stops cleanly on SIGINT and SIGTERM.
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except BadRequest as error:
+        if webhook is None or "webhook" not in error.message.lower():
+            raise  # our bug, not the configuration
+        raise TelegramUnavailable(
+            f"Telegram refused the webhook {webhook.url}: {error.message} "
+            "(SAMENOPVOEDEN_WEBHOOK_URL)"
+        ) from None
     except (InvalidToken, NetworkError) as error:
         # At start (getMe): a wrong or revoked token, or no way to Telegram.
         problem = telegram_problem(error, settings.telegram_api_base_url)
         assert problem is not None
         raise TelegramUnavailable(problem) from None
+    except OSError as error:
+        if webhook is None or error.errno not in _CANNOT_LISTEN:
+            raise
+        raise ConfigError(
+            f"cannot listen on {webhook.listen}:{webhook.port}: {_CANNOT_LISTEN[error.errno]} "
+            "(SAMENOPVOEDEN_WEBHOOK_LISTEN, SAMENOPVOEDEN_WEBHOOK_PORT)"
+        ) from None
     return 0
+
+
+# Why the webhook server could not listen, by errno.
+_CANNOT_LISTEN = {
+    errno.EADDRINUSE: "another program listens on that port",
+    errno.EACCES: "no permission (a port below 1024 needs privileges)",
+    errno.EADDRNOTAVAIL: "this machine has no such address",
+}
 
 
 async def _prepare(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.config import ConfigError, load_settings
 from bot.render import LANGUAGES, Renderer
 from bot.route_overview import SAMPLE_NAMES, plain
 from bot.sandbox import Sandbox
+from bot.sandbox.models import bad_request
 from flows import route
 from storage.crypto import DataKeyError, new_key, parse_keys
 from storage.db import Database
@@ -514,3 +516,60 @@ async def downgrade_to_base(url: str) -> None:
             await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await db.dispose()
+
+
+def test_a_webhook_port_in_use_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", "s" * 32)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_LISTEN", "127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_PORT", str(port))
+        line = one_line(["run", "--webhook"], capsys)
+    assert line == (
+        f"samenopvoeden: cannot listen on 127.0.0.1:{port}: another program listens on that "
+        "port (SAMENOPVOEDEN_WEBHOOK_LISTEN, SAMENOPVOEDEN_WEBHOOK_PORT)"
+    )
+    assert "setWebhook" not in [call.method for call in fake_telegram.calls]
+
+
+def test_a_webhook_url_telegram_refuses_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", "s" * 32)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_LISTEN", "127.0.0.1")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_PORT", str(free_port()))
+
+    def refuse(params: object) -> bool:
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+
+    # As Telegram answers an http:// URL (the sandbox itself takes http, as it runs locally).
+    fake_telegram.api.methods["setwebhook"] = ("setWebhook", refuse)
+    line = one_line(["run", "--webhook"], capsys)
+    assert line == (
+        "samenopvoeden: Telegram refused the webhook https://bot.example.org/telegram: "
+        "Bad webhook: an https url must be provided for webhook (SAMENOPVOEDEN_WEBHOOK_URL)"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
