@@ -125,6 +125,8 @@ def explain_database_error(
             )
             if unopened or isinstance(cause, PermissionError):
                 return _sqlite_problem(path, cause)
+            if isinstance(cause, sqlite3.DatabaseError) and "not a database" in str(cause):
+                return f"{path} is not a SQLite database (DATABASE_URL)"
         return None
     if path is None and is_sqlite(url):
         return None  # in memory: nothing a person configured can fail

@@ -391,6 +391,20 @@ def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_one_line(
     assert not path.parent.exists()  # nothing was made
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_file_that_is_no_database_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    path = clean_env / "notities.txt"
+    path.write_text("Boodschappen: melk, brood, kaas. Niet vergeten: Sam bellen op zondag.\n")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    line = one_line(command, capsys)
+    assert line.endswith(f"{path} is not a SQLite database (DATABASE_URL)")
+
+
 def unwritable_folder(tmp_path: Path) -> Path:
     """A folder this process may not write in: a read-only one, or /sys for root."""
     if os.geteuid() != 0:
