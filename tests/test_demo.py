@@ -42,24 +42,23 @@ def demo(folder: Path) -> str:
 
 
 def moments(output: str) -> list[tuple[int, int, int]]:
-    """(day number in the story, hour, minute) of every line that shows a day or a time."""
+    """(how many days into the story, hour, minute) of every day marker and every time shown."""
     found: list[tuple[int, int, int]] = []
-    day: dt.date | None = None
-    days = 0
+    days: list[tuple[int, dt.date]] = []  # (weekday, date) per marker
     for line in output.splitlines():
         if marker := DAY.match(line):
             weekday, number, month = marker.groups()
-            assert weekday in WEEKDAYS
-            assert month in MONTHS
-            seen = (MONTHS.index(month), int(number))
-            # The story runs within one year's last weeks or across it; dates only go on.
-            if day is not None:
-                assert (seen[0], seen[1]) != (day.month - 1, day.day), f"day twice: {line}"
-            day = dt.date(2000, seen[0] + 1, seen[1])
-            days += 1
-            found.append((days, 0, 0))
+            day = dt.date(2000, MONTHS.index(month) + 1, int(number))  # a leap year
+            if days and day < days[-1][1]:
+                day = day.replace(year=2001)  # the story crossed New Year
+            days.append((WEEKDAYS.index(weekday), day))
+            first_weekday, first_day = days[0]
+            elapsed = (day - first_day).days
+            # The weekday names fit the dates: as many days on in the week as in the story.
+            assert (days[-1][0] - first_weekday) % 7 == elapsed % 7, line
+            found.append((elapsed, 0, 0))
         elif clock := TIME.match(line):
-            found.append((days, int(clock[1]), int(clock[2])))
+            found.append(((days[-1][1] - days[0][1]).days, int(clock[1]), int(clock[2])))
     return found
 
 
