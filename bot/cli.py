@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from telegram import Update
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.app import build_application
+from bot.check import TelegramUnavailable, run_check, telegram_problem, telegram_ready
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.render import LANGUAGES, Renderer
 from flows.invites import FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 from storage.models import Role
+
+# What a person's configuration or input can get wrong: one line on stderr, exit code 2.
+# Anything else is a bug and keeps its traceback.
+EXPLAINED = (ConfigError, FlowError, DataKeyError, DatabaseUnavailable, TelegramUnavailable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,11 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.handler is _check:  # it reports wrong settings itself, as one of its checks
+        return run_check(health=args.health)
     try:
         settings = load_settings()
         result: int = args.handler(args, settings)
         return result
-    except (ConfigError, FlowError, DataKeyError) as error:
+    except EXPLAINED as error:
         print(f"samenopvoeden: {error}", file=sys.stderr)
         return 2
 
@@ -53,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a webhook instead of polling (SAMENOPVOEDEN_WEBHOOK_URL, _SECRET, _PORT)",
     )
     run.set_defaults(handler=_run)
+
+    check = commands.add_parser(
+        "check",
+        help="check the configuration, the database and (with a token) Telegram, one line each",
+    )
+    check.add_argument(
+        "--health",
+        action="store_true",
+        help="only the settings and that the database answers (fast, no Telegram call)",
+    )
+    check.set_defaults(handler=_check)
 
     table = commands.add_parser(
         "route", help="print the route: phases, questions, tips and meetings (for review)"
@@ -98,9 +118,10 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.require_token()
     webhook = settings.require_webhook() if args.webhook else None
+    # The database first: Telegram is contacted only when it is ready.
+    asyncio.run(_prepare(settings))
+    asyncio.run(telegram_ready(settings))
     db = Database(settings.database_url, data_key=settings.key())
-    if db.is_sqlite:
-        asyncio.run(_upgrade(settings))
     application = build_application(
         token=token,
         db=db,
@@ -109,14 +130,75 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         updater=webhook is None,
         **settings.application_options(),
     )
-    if webhook is not None:
-        from bot.webhook import serve  # the web server only when asked
+    try:
+        if webhook is not None:
+            from bot.webhook import serve  # the web server only when asked
 
-        asyncio.run(serve(application, webhook))  # stops cleanly on SIGINT and SIGTERM
-        return 0
-    # run_polling stops cleanly on SIGINT and SIGTERM.
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+            asyncio.run(serve(application, webhook))  # stops cleanly on SIGINT and SIGTERM
+            return 0
+        # run_polling stops cleanly on SIGINT and SIGTERM.
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except BadRequest as error:
+        if webhook is None or "webhook" not in error.message.lower():
+            raise  # our bug, not the configuration
+        raise TelegramUnavailable(
+            f"Telegram refused the webhook {webhook.url}: {error.message} "
+            "(SAMENOPVOEDEN_WEBHOOK_URL)"
+        ) from None
+    except (InvalidToken, NetworkError) as error:
+        # At start (getMe): a wrong or revoked token, or no way to Telegram.
+        problem = telegram_problem(error, settings.telegram_api_base_url)
+        assert problem is not None
+        raise TelegramUnavailable(problem) from None
+    except OSError as error:
+        if webhook is None or error.errno not in _CANNOT_LISTEN:
+            raise
+        raise ConfigError(
+            f"cannot listen on {webhook.listen}:{webhook.port}: {_CANNOT_LISTEN[error.errno]} "
+            "(SAMENOPVOEDEN_WEBHOOK_LISTEN, SAMENOPVOEDEN_WEBHOOK_PORT)"
+        ) from None
     return 0
+
+
+# Why the webhook server could not listen, by errno.
+_CANNOT_LISTEN = {
+    errno.EADDRINUSE: "another program listens on that port",
+    errno.EACCES: "no permission (a port below 1024 needs privileges)",
+    errno.EADDRNOTAVAIL: "this machine has no such address",
+}
+
+
+async def _prepare(settings: Settings) -> None:
+    """Before `run`: the database answers; SQLite is migrated here, PostgreSQL must be."""
+    db = await _database(settings)
+    try:
+        if db.is_sqlite:
+            await db.upgrade()
+            return
+        current, known = await db.revisions()
+        if current != known[-1] and (current is None or current in known):
+            at = f"is at migration {current}" if current else "has no migrations applied"
+            raise DatabaseUnavailable(
+                f"the database {at}, this version needs {known[-1]}: run "
+                "`samenopvoeden db upgrade` first"
+            )
+    finally:
+        await db.dispose()
+
+
+async def _database(settings: Settings) -> Database:
+    """The configured database, once it answers (DatabaseUnavailable says why not)."""
+    db = Database(settings.database_url, data_key=settings.key())
+    try:
+        await db.ping()
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
+def _check(args: argparse.Namespace, settings: Settings | None) -> int:
+    return run_check(health=args.health)
 
 
 def _route(args: argparse.Namespace, settings: Settings) -> int:
@@ -140,7 +222,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _upgrade(settings: Settings) -> None:
-    db = Database(settings.database_url, data_key=settings.key())
+    db = await _database(settings)
     try:
         await db.upgrade()
     finally:
@@ -149,7 +231,7 @@ async def _upgrade(settings: Settings) -> None:
 
 def _rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> tuple[str, bool]:
-        db = Database(settings.database_url, data_key=settings.key())
+        db = await _database(settings)
         try:
             await db.upgrade()
             return await db.rotate_key(args.new_key), db.key_file is not None
@@ -172,7 +254,7 @@ def _rotate_key(args: argparse.Namespace, settings: Settings) -> int:
 
 def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> str:
-        db = Database(settings.database_url, data_key=settings.key())
+        db = await _database(settings)
         try:
             await db.upgrade()
             async with db.session() as session:
@@ -187,7 +269,7 @@ def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
 
 def _invite(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> tuple[str, str]:
-        db = Database(settings.database_url, data_key=settings.key())
+        db = await _database(settings)
         try:
             await db.upgrade()
             async with db.session() as session:

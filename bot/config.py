@@ -351,6 +351,12 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"])
+            # pydantic says "Value error, ..." before the message of our own validators.
+            message = str(problem["msg"]).removeprefix("Value error, ")
             # Rules that check several settings together name them in their message.
-            lines.append(f"  {name}: {problem['msg']}" if name else f"  {problem['msg']}")
-        raise ConfigError("Configuration problem:\n" + "\n".join(lines)) from None
+            lines += [f"{name}: {message}" if name else message]
+        if len(lines) == 1 and "\n" not in lines[0]:
+            raise ConfigError(lines[0]) from None  # one wrong value: one line
+        raise ConfigError(
+            "configuration problems:\n" + "\n".join(f"  {line}" for line in lines)
+        ) from None

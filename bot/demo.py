@@ -27,13 +27,14 @@ CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 
 
 async def run_demo(output: str | None = None, data_key: str | None = None) -> int:
-    """Play the story and print the conversations; return the exit code."""
+    """Play the story and print it as one timeline; return the exit code."""
     with tempfile.TemporaryDirectory(prefix="samenopvoeden-demo-") as tmp:
         database = Database(f"sqlite:///{Path(tmp) / 'demo.db'}", data_key=data_key)
         await database.upgrade()
         route = RouteSettings()
         clock = FakeClock(_this_monday(10))
-        async with Sandbox() as sandbox:
+        # The sandbox dates its messages by the story's clock, so the timeline shows its days.
+        async with Sandbox(clock=lambda: clock.now().timestamp()) as sandbox:
             application = build_application(
                 token=sandbox.token,
                 db=database,
@@ -42,6 +43,7 @@ async def run_demo(output: str | None = None, data_key: str | None = None) -> in
                 clock=clock,
                 clock_jobs=False,  # the story moves the clock itself
             )
+            _track_updates(application, sandbox)
             await start_polling(application, poll_timeout=2)
             try:
                 people = await _story(application, sandbox, database, route, clock)
@@ -50,7 +52,7 @@ async def run_demo(output: str | None = None, data_key: str | None = None) -> in
                 await database.dispose()
         print(_header())
         labels = {person.user_id: label for person, label in people}
-        print(sandbox.transcript(list(labels), labels))
+        print(sandbox.timeline(list(labels), labels, ZONE))
         chart = _save_chart(people[0][0], output)
         if chart is not None:
             print(f"\nThe chart in Bea's digest is saved as: {chart}")
@@ -64,27 +66,63 @@ async def run_demo(output: str | None = None, data_key: str | None = None) -> in
     return 0
 
 
+def _track_updates(application: AnyApplication, sandbox: Sandbox) -> None:
+    """Tell the sandbox while the bot still handles an update, so an action settles fully.
+
+    Without it the sandbox may call an action done while the bot still waits to send a notice
+    (the outbox spaces messages to one chat a second apart); the story's clock then moved on,
+    and "Kees doet nu mee" reached Bea dated Sunday instead of Monday afternoon.
+    """
+    in_flight = 0
+    handle = application.process_update
+
+    async def process_update(update: object) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        try:
+            await handle(update)
+        finally:
+            in_flight -= 1
+
+    application.process_update = process_update  # type: ignore[method-assign]
+    sandbox.busy = lambda: in_flight > 0
+
+
 def _save_chart(begeleider: ChatPerson, output: str | None) -> Path | None:
-    """Write the digest's chart (as the begeleider received it) to a file."""
+    """Write the digest's chart (as the begeleider received it) to a new file.
+
+    Without `output` into a fresh temporary folder, so two demos never share (or overwrite)
+    one file and nothing lands in the working directory.
+    """
     photos = [m.photo for m in begeleider.bot_messages if m.photo is not None]
     if not photos:
         return None
-    folder = Path(output) if output else Path(tempfile.gettempdir()) / "samenopvoeden-demo"
-    folder.mkdir(parents=True, exist_ok=True)
+    if output:
+        folder = Path(output)
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="samenopvoeden-demo-chart-"))
     path = folder / "weekoverzicht.png"
     path.write_bytes(photos[-1].data)
     return path.resolve()
 
 
-def _this_monday(hour: int) -> dt.datetime:
+def _this_monday(hour: float) -> dt.datetime:
     today = SystemClock().now().astimezone(ZONE).date()
     monday = today - dt.timedelta(days=today.weekday())
-    return dt.datetime.combine(monday, dt.time(hour), tzinfo=ZONE).astimezone(dt.UTC)
+    midnight = dt.datetime.combine(monday, dt.time(0), tzinfo=ZONE)
+    return (midnight + dt.timedelta(hours=hour)).astimezone(dt.UTC)
 
 
-async def _at(application: AnyApplication, clock: FakeClock, days: int, hour: float) -> None:
-    """Move the clock to `days` after the story's Monday at `hour` o'clock, and let it beat."""
-    clock.set(_this_monday(0) + dt.timedelta(days=days, hours=hour))
+async def _at(application: AnyApplication, clock: FakeClock, days: int, clock_time: str) -> None:
+    """Move the clock to `days` after the story's Monday at `clock_time`, and let it beat.
+
+    Wall-clock time in Amsterdam: the story's week may cross a change to or from summer time.
+    """
+    hours, minutes = (int(part) for part in clock_time.split(":"))
+    today = _this_monday(0).astimezone(ZONE).date() + dt.timedelta(days=days)
+    local = dt.datetime.combine(today, dt.time(hours, minutes), tzinfo=ZONE)
+    clock.set(local.astimezone(dt.UTC))
     await tick(application)
 
 
@@ -95,7 +133,8 @@ async def _story(
     route: RouteSettings,
     clock: FakeClock,
 ) -> list[tuple[ChatPerson, str]]:
-    # Monday: the organisation's admin invites a begeleider (as `samenopvoeden admin invite`).
+    # Monday 10:00: the organisation's admin invites a begeleider (as `samenopvoeden admin
+    # invite`); Bea opens the link and creates a placement.
     async with database.session() as session:
         await add_organisation(session, ORGANISATION, clock.now())
         invite = await create_staff_invite(
@@ -110,6 +149,7 @@ async def _story(
     await bea.send(f"/start {invite.code}")
     await bea.click("✅ Ja, ik doe mee")
 
+    await _at(application, clock, 0, "10:05")
     await bea.send("/nieuw")
     await bea.send("Sam")
     await bea.send("De Linde")
@@ -121,33 +161,42 @@ async def _story(
             strict=True,
         )
     )
+    await _at(application, clock, 0, "10:06")  # the clock's next beat, half a minute later
 
+    # Monday afternoon: Bea has sent the links; Olga and Kees open them.
+    await _at(application, clock, 0, "13:40")
     olga = sandbox.person(2001, "Olga")
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")
+    await _at(application, clock, 0, "16:15")
     kees = sandbox.person(3001, "Kees")
     await kees.send(f"/start {codes['gezinshuisouder']}")
     await kees.click("✅ Ja, ik doe mee")
 
     # Sunday 19:00: Olga's weekly questions. She changes one answer and writes a line.
-    await _at(application, clock, 6, 19)
-    await olga.click("📱 App of telefoon")
+    await _at(application, clock, 6, "19:00")
+    await _at(application, clock, 6, "19:12")
+    first = olga.last
+    await olga.click("📱 App of telefoon", first)
     second = olga.last
     await olga.click("🙂", second)
-    await olga.click("😐", second)  # she changes her mind on the same question
+    await _at(application, clock, 6, "19:13")
+    await olga.click("😐", second)  # she changes her mind on the question before
     await olga.click("🙂")
     await olga.click("Een beetje")
     await olga.click("🙂")
+    await _at(application, clock, 6, "19:16")
     await olga.send("Het contact gaat beter. Ik wil graag vaker foto's van Sam.")
     # Sunday 20:00: Kees's questions. He is busy and skips this week.
-    await _at(application, clock, 6, 20)
+    await _at(application, clock, 6, "20:00")
+    await _at(application, clock, 6, "20:41")
     await kees.click("Deze week overslaan")
     await kees.click("Druk")
     # Monday 08:00: Olga asks for contact, and Bea hears it at once.
-    await _at(application, clock, 7, 8)
+    await _at(application, clock, 7, "08:02")
     await olga.send("/contact")
     # Monday 08:30: Bea's weekly digest of the week that ended, with a chart.
-    await _at(application, clock, 7, 8.5)
+    await _at(application, clock, 7, "08:30")
     return [
         (bea, "Bea (begeleider)"),
         (olga, "Olga (ouder van Sam)"),
@@ -160,4 +209,6 @@ def _header() -> str:
         "samenopvoeden demo — the real bot against the built-in sandbox (no Telegram, no token).\n"
         "Monday: a begeleider joins and creates a placement; a parent and a house parent join.\n"
         "Sunday: their weekly questions. Monday: a contact request, then Bea's weekly digest.\n"
+        "One timeline in Amsterdam time: each message as it arrived, each tap (↳) under the\n"
+        "message it was made on, each change to a message (✎) when it was made.\n"
     )

@@ -6,18 +6,25 @@ import asyncio
 import json
 import os
 import re
+import socket
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
 from bot.render import LANGUAGES, Renderer
 from bot.route_overview import SAMPLE_NAMES, plain
+from bot.sandbox import Sandbox
+from bot.sandbox.models import bad_request
 from flows import route
 from storage.crypto import DataKeyError, new_key, parse_keys
 from storage.db import Database
 from tests.conftest import TEST_DATA_KEY
+from tests.fake_telegram import threaded_sandbox
 from tests.storage.test_encryption import MARKER, add_meetings, places
 
 
@@ -283,3 +290,300 @@ def test_route_with_a_wrong_setting_says_which(
     monkeypatch.setenv("SAMENOPVOEDEN_QUIET_HOURS", "00:00-23:59")
     assert main(["route"]) == 2
     assert "SAMENOPVOEDEN_QUIET_HOURS" in capsys.readouterr().err
+
+
+# --- configuration a person gets wrong: one line, no traceback ------------------------------
+
+# Every command that opens the database (run also contacts Telegram, check reports on stdout).
+COMMANDS = [
+    ["run"],
+    ["db", "upgrade"],
+    ["db", "rotate-key"],
+    ["admin", "add-organisation", "Org"],
+    ["admin", "invite", "--organisation", "Org", "--role", "begeleider", "--name", "Bea"],
+    ["check"],
+]
+NOWHERE = "http://127.0.0.1:1/bot"  # Telegram nobody serves: a test contacting it fails loudly
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[Sandbox]:
+    with threaded_sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No settings from the machine: a token of the right shape, Telegram nowhere."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "SAMENOPVOEDEN_DATA_KEY", "TELEGRAM_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", NOWHERE)
+    return tmp_path
+
+
+def one_line(command: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the command; it fails with exactly one line that explains it, and no traceback."""
+    code = main(command)
+    printed = capsys.readouterr()
+    assert code != 0, printed
+    assert "Traceback" not in printed.out + printed.err
+    if command[0] == "check":
+        failed = [line for line in printed.out.splitlines() if line.startswith("✗")]
+        assert len(failed) == 1, printed.out
+        assert printed.err == ""
+        return failed[0]
+    lines = printed.err.strip().splitlines()
+    assert len(lines) == 1, printed.err
+    assert lines[0].startswith("samenopvoeden: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("nonsense://", "DATABASE_URL: unsupported database 'nonsense'; write it as sqlite:///"),
+        ("postgresql:/x", "DATABASE_URL: is not a database URL; write it as sqlite:///"),
+        ("sqlite:/bot.db", "DATABASE_URL: is not a database URL"),
+    ],
+)
+def test_a_malformed_database_url_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    url: str,
+    said: str,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert said in one_line(command, capsys)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_an_unreachable_postgresql_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:geheim@127.0.0.1:1/none")
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
+    line = one_line(command, capsys)
+    assert "cannot reach PostgreSQL at 127.0.0.1:1: nothing listens there" in line
+    assert "geheim" not in line
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    path = clean_env / "nergens" / "bot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    line = one_line(command, capsys)
+    assert f"cannot open the SQLite database {path}: the folder does not exist" in line or (
+        f"the folder {path.parent} does not exist" in line
+    )
+    assert not path.parent.exists()  # nothing was made
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_file_that_is_no_database_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    path = clean_env / "notities.txt"
+    path.write_text("Boodschappen: melk, brood, kaas. Niet vergeten: Sam bellen op zondag.\n")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    line = one_line(command, capsys)
+    assert line.endswith(f"{path} is not a SQLite database (DATABASE_URL)")
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process may not write in: a read-only one, or /sys for root."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "alleen-lezen"
+        folder.mkdir(mode=0o500)
+        return folder
+    try:
+        os.close(os.open("/sys/samenopvoeden-test.db", os.O_WRONLY | os.O_CREAT, 0o600))
+    except PermissionError:
+        return Path("/sys")
+    pytest.skip("no folder here refuses a file to this user")
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0] != "check"], ids=" ".join)
+def test_a_sqlite_file_without_permission_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    path = unwritable_folder(clean_env) / "bot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    line = one_line(command, capsys)
+    assert f"cannot open the SQLite database {path}: no permission to write" in line
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_postgresql_without_its_driver_names_the_extra(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # `import asyncpg` fails, as uninstalled
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
+    line = one_line(command, capsys)
+    assert "PostgreSQL needs its driver asyncpg, which is not installed" in line
+    assert line.endswith('pip install "samenopvoeden[postgres]"')
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"]], ids=" ".join)
+@pytest.mark.parametrize("token", ["98765", "98765:kort", "bot98765:ABCDEFGHIJKLMNOPQRSTUVWXYZ"])
+def test_a_malformed_token_is_refused_before_telegram_is_asked(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+    command: list[str],
+    token: str,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    line = one_line(command, capsys)
+    assert "TELEGRAM_BOT_TOKEN: looks wrong" in line
+    assert token not in line
+    assert fake_telegram.calls == []
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--webhook"], ["check"]], ids=" ".join)
+def test_a_token_telegram_refuses_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "654321:ABCDEFGHIJKLMNOPQRSTUVWXYZ")  # not its own
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", "s" * 32)
+    if command == ["check"]:
+        assert main(["db", "upgrade"]) == 0  # so that the check gets as far as Telegram
+        capsys.readouterr()
+    line = one_line(command, capsys)
+    assert "Telegram refused the token in TELEGRAM_BOT_TOKEN" in line
+    assert "ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in line
+    assert [call.method for call in fake_telegram.calls] == ["getMe"]  # and nothing after it
+
+
+def test_run_asks_the_database_before_telegram(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    assert "cannot reach PostgreSQL" in one_line(["run"], capsys)
+    assert fake_telegram.calls == []
+
+
+def test_run_on_postgresql_that_is_not_migrated_says_so(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url is None:
+        pytest.skip("needs TEST_DATABASE_URL (PostgreSQL)")
+    asyncio.run(downgrade_to_base(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SAMENOPVOEDEN_DATA_KEY", TEST_DATA_KEY)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    line = one_line(["run"], capsys)
+    assert "the database has no migrations applied" in line
+    assert "run `samenopvoeden db upgrade` first" in line
+    assert fake_telegram.calls == []
+
+
+async def downgrade_to_base(url: str) -> None:
+    """Empty the test database's schema, as the tests' own fixture does before it upgrades."""
+    db = Database(url, data_key=TEST_DATA_KEY)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await db.dispose()
+
+
+def test_a_webhook_port_in_use_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", "s" * 32)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_LISTEN", "127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_PORT", str(port))
+        line = one_line(["run", "--webhook"], capsys)
+    assert line == (
+        f"samenopvoeden: cannot listen on 127.0.0.1:{port}: another program listens on that "
+        "port (SAMENOPVOEDEN_WEBHOOK_LISTEN, SAMENOPVOEDEN_WEBHOOK_PORT)"
+    )
+    assert "setWebhook" not in [call.method for call in fake_telegram.calls]
+
+
+def test_a_webhook_url_telegram_refuses_is_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_telegram: Sandbox,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_SECRET", "s" * 32)
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_LISTEN", "127.0.0.1")
+    monkeypatch.setenv("SAMENOPVOEDEN_WEBHOOK_PORT", str(free_port()))
+
+    def refuse(params: object) -> bool:
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+
+    # As Telegram answers an http:// URL (the sandbox itself takes http, as it runs locally).
+    fake_telegram.api.methods["setwebhook"] = ("setWebhook", refuse)
+    line = one_line(["run", "--webhook"], capsys)
+    assert line == (
+        "samenopvoeden: Telegram refused the webhook https://bot.example.org/telegram: "
+        "Bad webhook: an https url must be provided for webhook (SAMENOPVOEDEN_WEBHOOK_URL)"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

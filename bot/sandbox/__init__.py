@@ -11,11 +11,15 @@ Usage::
         await bea.click("Ja, ik doe mee")
         assert sandbox.errors == []
         print(sandbox.transcript(labels={1001: "Bea (begeleider)"}))
+        print(sandbox.timeline(zone=ZoneInfo("Europe/Amsterdam")))  # all chats, in time order
+
+``Sandbox(clock=...)`` dates messages by another clock (the demo's fake one); ``timeline``
+shows all chats as one story in time order, each message as it was then (bot/sandbox/timeline.py).
 """
 
 from bot.sandbox.html import EntityParseError, ParsedText, parse_html, utf16_len
 from bot.sandbox.limits import FloodLimits
-from bot.sandbox.models import ApiCall, ChatMessage, FileInfo, Stats
+from bot.sandbox.models import ApiCall, ChatMessage, FileInfo, MessageVersion, Stats
 from bot.sandbox.people import Person
 from bot.sandbox.server import FAULTS, Sandbox
 
@@ -26,6 +30,7 @@ __all__ = [
     "EntityParseError",
     "FileInfo",
     "FloodLimits",
+    "MessageVersion",
     "ParsedText",
     "Person",
     "Sandbox",

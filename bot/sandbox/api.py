@@ -168,11 +168,8 @@ class Webhook:
 @dataclass
 class _CallbackQuery:
     chat_id: int
+    message_id: int | None = None
     answered: bool = False
-
-
-def _now() -> int:
-    return int(time.time())
 
 
 class BotApi:
@@ -185,8 +182,10 @@ class BotApi:
         bot_first_name: str,
         flood_limits: FloodLimits | None,
         stats: Stats,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
+        self.clock = clock  # message dates; the demo gives its fake clock
         bot_id = token.split(":", 1)[0]
         self.bot_user: JsonDict = {
             "id": int(bot_id) if bot_id.isdigit() else 1,
@@ -237,6 +236,9 @@ class BotApi:
         }
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.clock())
 
     def _bump(self) -> int:
         self.seq += 1
@@ -382,7 +384,7 @@ class BotApi:
             message_id=chat.next_message_id,
             chat_id=chat.user_id,
             from_bot=True,
-            date=_now(),
+            date=self._now(),
             sender=self.bot_user,
             chat=chat.chat_api(),
             seq=self._bump(),
@@ -390,6 +392,7 @@ class BotApi:
             **fields,
         )
         chat.next_message_id += 1
+        msg.remember_version()
         chat.messages.append(msg)
         return msg
 
@@ -506,7 +509,7 @@ class BotApi:
             message_id=chat.next_message_id,
             chat_id=chat.user_id,
             from_bot=False,
-            date=_now(),
+            date=self._now(),
             sender=chat.user_api(),
             chat=chat.chat_api(),
             seq=self._bump(),
@@ -519,6 +522,7 @@ class BotApi:
             caption=caption,
         )
         chat.next_message_id += 1
+        msg.remember_version()
         chat.messages.append(msg)
         summary = repr(text) if text is not None else ("a photo" if photo else "a document")
         return self.queue_update(chat, "message", msg.to_api(), f"sent {summary}")
@@ -526,8 +530,18 @@ class BotApi:
     def person_click(self, chat: Chat, msg: ChatMessage, data: str, label: str) -> QueuedUpdate:
         """The person presses an inline button (or forges its data)."""
         query_id = f"{chat.user_id}{self._new_id()}"
-        self._callbacks[query_id] = _CallbackQuery(chat.user_id)
-        chat.events.append(ChatEvent(self._bump(), False, f"(klikt op [{label}])"))
+        self._callbacks[query_id] = _CallbackQuery(chat.user_id, msg.message_id)
+        chat.events.append(
+            ChatEvent(
+                self._bump(),
+                False,
+                f"(klikt op [{label}])",
+                date=self._now(),
+                kind="click",
+                message_id=msg.message_id,
+                label=label,
+            )
+        )
         body: JsonDict = {
             "id": query_id,
             "from": chat.user_api(),
@@ -543,13 +557,18 @@ class BotApi:
             return None
         chat.blocked = blocked
         chat.events.append(
-            ChatEvent(self._bump(), False, "(blokkeert de bot)" if blocked else "(deblokkeert)")
+            ChatEvent(
+                self._bump(),
+                False,
+                "(blokkeert de bot)" if blocked else "(deblokkeert)",
+                date=self._now(),
+            )
         )
         old, new = ("member", "kicked") if blocked else ("kicked", "member")
         body: JsonDict = {
             "chat": chat.chat_api(),
             "from": chat.user_api(),
-            "date": _now(),
+            "date": self._now(),
             "old_chat_member": {"user": self.bot_user, "status": old, "until_date": 0},
             "new_chat_member": {"user": self.bot_user, "status": new, "until_date": 0},
         }
@@ -692,7 +711,8 @@ class BotApi:
         )
         if msg.document is not None or msg.photo is not None:
             msg.caption = parsed.text or None
-        msg.edited, msg.edit_date, msg.seq = True, _now(), self._bump()
+        msg.edited, msg.edit_date, msg.seq = True, self._now(), self._bump()
+        msg.remember_version()
         return msg.to_api()
 
     def edit_message_text(self, params: Params) -> JsonDict:
@@ -749,7 +769,17 @@ class BotApi:
         if text:
             chat.alerts.append(text)
             kind = "pop-up" if params.get_bool("show_alert") else "melding"
-            chat.events.append(ChatEvent(self._bump(), True, f"({kind}) {text}"))
+            chat.events.append(
+                ChatEvent(
+                    self._bump(),
+                    True,
+                    f"({kind}) {text}",
+                    date=self._now(),
+                    kind="alert",
+                    message_id=query.message_id,
+                    label=text,
+                )
+            )
         return True
 
     def callback_chat(self, query_id: str) -> int | None:

@@ -64,6 +64,22 @@ class FileInfo:
         return base
 
 
+@dataclass(frozen=True)
+class MessageVersion:
+    """A message as it was shown from one moment on: when it was sent, then after each edit."""
+
+    seq: int
+    date: int
+    text: str
+    reply_markup: JsonDict | None
+
+    @property
+    def buttons(self) -> list[list[str]]:
+        """Inline button labels, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [[button.get("text", "") for button in row] for row in rows]
+
+
 @dataclass(eq=False)
 class ChatMessage:
     """One message in a private chat as the person sees it (both directions)."""
@@ -87,6 +103,13 @@ class ChatMessage:
     edited: bool = False
     edit_date: int | None = None
     deleted: bool = False
+    # Every state the person saw, oldest first (the last is the current one); for transcripts.
+    versions: list[MessageVersion] = field(default_factory=list)
+
+    def remember_version(self) -> None:
+        """Record the current text and keyboard as a version (on creation and after an edit)."""
+        date = self.edit_date if self.edit_date is not None else self.date
+        self.versions.append(MessageVersion(self.seq, date, self.text, self.reply_markup))
 
     @property
     def buttons(self) -> list[list[tuple[str, str | None]]]:
@@ -151,6 +174,10 @@ class ChatEvent:
     seq: int
     from_bot: bool
     text: str
+    date: int = 0  # the sandbox clock's time (seconds since the epoch)
+    kind: str = "note"  # "click", "alert" or "note" (blocked, unblocked)
+    message_id: int | None = None  # the message a click was made on, or an alert answered
+    label: str = ""  # a click's button label, an alert's text
 
 
 @dataclass(eq=False)

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import random
@@ -25,6 +26,7 @@ from bot.sandbox.api import BotApi, Params, QueuedUpdate, Upload
 from bot.sandbox.limits import FloodLimits
 from bot.sandbox.models import ApiCall, ApiError, Chat, ChatMessage, JsonDict, Stats
 from bot.sandbox.people import Person
+from bot.sandbox.timeline import timeline
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ class Sandbox:
     settle_timeout: default limit for a person's action to settle.
     read_timeout_delay: default answer delay of the "read_timeout" fault.
     webhook_retry_delay: first backoff after a failed webhook delivery (doubles up to 2 s).
+    clock: seconds since the epoch for message dates (the demo passes its fake clock, so its
+        timeline shows the story's days and hours).
     """
 
     def __init__(
@@ -138,6 +142,7 @@ class Sandbox:
         webhook_retry_delay: float = 0.1,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.quiet_period = quiet_period
@@ -147,7 +152,7 @@ class Sandbox:
         self.host = host
         self.stats = Stats()
         limits = FloodLimits() if flood_limits is True else flood_limits or None
-        self.api = BotApi(token, bot_username, bot_first_name, limits, self.stats)
+        self.api = BotApi(token, bot_username, bot_first_name, limits, self.stats, clock)
         self.calls: list[ApiCall] = []
         self._port = port
         self._people: dict[int, Person] = {}
@@ -343,6 +348,19 @@ class Sandbox:
         labels = labels or {}
         parts = [self._people[uid].transcript(labels.get(uid)) for uid in ids]
         return "\n\n".join(parts)
+
+    def timeline(
+        self,
+        user_ids: Iterable[int] | None = None,
+        labels: dict[int, str] | None = None,
+        zone: dt.tzinfo = dt.UTC,
+    ) -> str:
+        """All these chats as one story in time order, each message as it was then.
+
+        Day markers and times are in `zone`; `labels` names who received each bot message.
+        """
+        ids = list(user_ids) if user_ids is not None else list(self._people)
+        return timeline([self.api.chats[uid] for uid in ids], labels or {}, zone)
 
     # --- waiting ----------------------------------------------------------------------------
 
