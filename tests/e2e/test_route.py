@@ -53,7 +53,7 @@ async def test_phase_change_tells_people_and_switches_the_questions(
             c.role: c.questions
             for c in await session.scalars(select(Checkin).where(Checkin.kind == "weekly"))
         }
-    assert sets["ouder"][-1] in ("hoe_gaat_het_met_jou", "rol_als_ouder")
+    assert sets["ouder"][-1] in ("hoe_gaat_het_met_jou", "betrokken")
     assert sets["gezinshuisouder"][-1] in ("over_samenwerking_gepraat", "iets_goeds_verteld")
     assert len(questions(olga)) == 1
 
