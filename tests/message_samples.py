@@ -232,7 +232,10 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         for b in ("Bea", None)
     ],
     "onboarding/welcome_behandelaar": [{**BASE, "youth": y} for y in ("Sam", None)],
-    "onboarding/start_known": [{**BASE, "roles": ["begeleider", "behandelaar"]}],
+    "onboarding/start_known": [
+        {**BASE, "roles": ["begeleider", "behandelaar"]},
+        {**BASE, "roles": ["ouder"], "paused": True},
+    ],
     "onboarding/invite_already_in": [{**BASE, "youth": y} for y in ("Sam", None)],
     "onboarding/invite_wrong_person": [{**BASE, "own": o} for o in (True, False)],
     "onboarding/wrong_person_notice": [
