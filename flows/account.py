@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from flows import erasure, guards, meetings, preferences
 from flows.buttons import LANGUAGE, RESUME, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
+from flows.contact import urgent_phone
 from flows.people import (
     LANGUAGES,
     Caller,
@@ -42,7 +43,8 @@ async def help_for(session: AsyncSession, caller: Caller) -> Outcome:
     me = await load_me(session, caller.telegram_user_id)
     if me is None:
         return Outcome(caller.telegram_language).say("account/help_unknown")
-    return Outcome(me.language).say("account/help", roles=sorted(me.roles))
+    phone = await urgent_phone(session, [p.placement_id for p in me.participations])
+    return Outcome(me.language).say("account/help", roles=sorted(me.roles), phone=phone)
 
 
 async def privacy(session: AsyncSession, caller: Caller, settings: RouteSettings) -> Outcome:

@@ -200,7 +200,21 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
     "checkin/open_question": [{**BASE, "measurement": m} for m in (True, False)],
     "contact/requested": [
-        {**BASE, "reached": r, "begeleider": b} for r, b in ((True, "Bea"), (False, None))
+        {**BASE, "reached": r, "begeleider": b, "phone": p, "role": role}
+        for r, b, p, role in (
+            (True, "Bea", "088 123 45 67", "ouder"),
+            (True, "Bea", None, "ouder"),
+            (False, None, None, "gezinshuisouder"),
+            (False, "Bea", "+31 88 123 45 67", "gezinshuisouder"),
+        )
+    ],
+    "contact/already_asked": [
+        {**BASE, "begeleider": b, "phone": p, "role": r}
+        for b, p, r in (("Bea", None, "ouder"), (None, "088 123 45 67", "gezinshuisouder"))
+    ],
+    "contact/_call": [
+        {**BASE, "phone": p, "role": r}
+        for p, r in ((None, "ouder"), (None, "gezinshuisouder"), ("088 123 45 67", "ouder"))
     ],
     "account/export.txt": [
         EXPORT,
@@ -216,7 +230,15 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
         },
     ],
-    "account/help": [{"roles": r} for r in (["ouder"], ["begeleider", "behandelaar"], ["admin"])],
+    "account/help": [
+        {"roles": r, "phone": p}
+        for r, p in (
+            (["ouder"], "088 123 45 67"),
+            (["gezinshuisouder"], None),
+            (["begeleider", "behandelaar"], None),
+            (["admin"], None),
+        )
+    ],
     "placements/list": [{"placements": PLACEMENTS}, {"placements": []}],
     "onboarding/consent_request": [
         {**BASE, "role": r, "inviter": i, "youth": y, "invitee": n}

@@ -49,7 +49,7 @@ async def test_export_sends_a_readable_document_and_logs_it(
     assert reply.document.filename == "mijngegevens.txt"
     content = reply.document.data.decode("utf-8")
     assert "Voornaam: Olga" in content
-    assert "Telegram-nummer: 2001" in content
+    assert "Nummer van je Telegram-account (niet je telefoonnummer): 2001" in content
     assert "ouder bij Sam" in content
     assert "gegeven (privacytekst versie" in content
     assert "Hier is alles wat ik over je bewaar" in reply.text
