@@ -35,7 +35,7 @@ async def test_help_and_privacy_by_role(
     assert "Tot een jaar na het einde van de plaatsing" in privacy.text
     stranger = sandbox.person(9, "X")
     [reply] = await stranger.send("/help")
-    assert "uitnodigingslink" in reply.text
+    assert "link van je begeleider" in reply.text
 
 
 async def test_export_sends_a_readable_document_and_logs_it(
