@@ -90,6 +90,7 @@ EXPORT = {
             "youth": "Sam",
             "period": "2026-W10",
             "question": "samenwerken",
+            "role": "ouder",
             "value": "4",
             "text": None,
             "at": NOW,
@@ -99,6 +100,7 @@ EXPORT = {
             "youth": "Sam",
             "period": "2026-W10",
             "question": "open",
+            "role": "ouder",
             "value": None,
             "text": HOSTILE,
             "at": NOW,
@@ -107,6 +109,12 @@ EXPORT = {
     ],
     "skipped": [{"period": "2026-W11", "reason": "druk", "youth": "Sam"}],
 }
+# Answers to a retired question and to a house parent's question read as they were asked.
+EXPORT["answers"] += [
+    {**EXPORT["answers"][0], "question": "kennismaking", "value": "3", "changed_at": None},
+    {**EXPORT["answers"][0], "question": "spanning", "role": "gezinshuisouder", "value": "nee"},
+    {**EXPORT["answers"][0], "question": "dim_respect", "youth": HOSTILE, "value": "5"},
+]
 
 BASE: dict[str, Any] = {
     "youth": "Sam",

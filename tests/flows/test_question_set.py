@@ -65,3 +65,14 @@ def test_asked_questions_do_not_test_or_point_at_the_other_side(role: object) ->
         renderer.render("nl", "checkin/q_spanning", {"youth": "Sam", "role": "gezinshuisouder"})
     )
     assert "ouders" not in spanning
+
+
+def test_the_export_shows_old_answers_with_the_question_as_it_was_asked() -> None:
+    from tests.message_samples import EXPORT
+
+    text = Renderer().render("nl", "account/export.txt", EXPORT)
+    assert (
+        'vraag "Hoe voelt het contact met de gezinshuisouders tot nu toe?" (kennismaking): 3'
+        in (text)
+    )
+    assert 'vraag "iets voor je begeleider" (open)' in text
