@@ -332,8 +332,10 @@ async def test_export_includes_the_answers(
     [export] = await olga.send("/mijngegevens")
     assert export.document is not None
     content = export.document.data.decode("utf-8")
-    assert 'vraag "samenwerken": 4' in content
-    assert 'vraag "open": Fijn <3' in content  # a text file: shown as typed
+    # Each answer with its question as it was asked, and its id.
+    asked = "Hoe ging het samenwerken met de gezinshuisouders van Sam deze week?"
+    assert f'vraag "{asked}" (samenwerken): 4' in content
+    assert 'vraag "iets voor je begeleider" (open): Fijn <3' in content  # shown as typed
 
 
 async def test_pressing_twice_quickly_stores_one_answer(
