@@ -18,6 +18,7 @@ from bot.check import TelegramUnavailable, run_check, telegram_problem, telegram
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.render import LANGUAGES, Renderer
+from flows.contact import set_organisation_phone
 from flows.invites import FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
 from storage.db import Database, DatabaseUnavailable
@@ -112,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--name", required=True, help="first name of the person invited")
     invite.add_argument("--json", action="store_true", help="print one JSON object")
     invite.set_defaults(handler=_invite)
+    phone = admin.add_parser(
+        "set-phone", help="set the number people are told to call when it cannot wait"
+    )
+    phone.add_argument("--organisation", required=True)
+    phone.add_argument("--phone", required=True, help='e.g. "+31 88 123 45 67"')
+    phone.set_defaults(handler=_set_phone)
     return parser
 
 
@@ -264,6 +271,22 @@ def _add_organisation(args: argparse.Namespace, settings: Settings) -> int:
             await db.dispose()
 
     print(f"organisation added: {asyncio.run(go())}")
+    return 0
+
+
+def _set_phone(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> tuple[str, str | None]:
+        db = await _database(settings)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                organisation = await set_organisation_phone(session, args.organisation, args.phone)
+                return organisation.name, organisation.phone
+        finally:
+            await db.dispose()
+
+    name, phone = asyncio.run(go())
+    print(f"phone of {name}: {phone}")
     return 0
 
 

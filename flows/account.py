@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import erasure, guards, meetings, preferences
-from flows.buttons import LANGUAGE, STOP
+from flows.buttons import LANGUAGE, RESUME, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
+from flows.contact import urgent_phone
 from flows.people import (
     LANGUAGES,
     Caller,
@@ -42,7 +43,8 @@ async def help_for(session: AsyncSession, caller: Caller) -> Outcome:
     me = await load_me(session, caller.telegram_user_id)
     if me is None:
         return Outcome(caller.telegram_language).say("account/help_unknown")
-    return Outcome(me.language).say("account/help", roles=sorted(me.roles))
+    phone = await urgent_phone(session, [p.placement_id for p in me.participations])
+    return Outcome(me.language).say("account/help", roles=sorted(me.roles), phone=phone)
 
 
 async def privacy(session: AsyncSession, caller: Caller, settings: RouteSettings) -> Outcome:
@@ -118,17 +120,13 @@ async def stop_choice(
     if choice == "pause":
         changed = not me.person.paused or me.person.paused_until is not None
         me.person.paused, me.person.paused_until = True, None
-        out.add(Say("account/paused", edit=True))
+        # Coming back is one tap: the confirmation carries the button.
+        out.add(Say("account/paused", edit=True, buttons=((RESUME_BUTTON,),)))
         if changed:  # a second press must not tell the begeleider twice
             await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
-        changed = me.person.paused
-        me.person.paused, me.person.paused_until = False, None
-        out.add(Say("account/resumed", edit=True))
-        if changed:  # a second press must not tell the begeleider twice
-            await tell_begeleiders(session, me, "account/resumed_notice", out)
-        return out
+        return await _resume(session, me, out)
     if choice == "erase":
         blocking = await _placements_led(session, me)
         if blocking:
@@ -151,6 +149,26 @@ async def stop_choice(
         out.menus.append(Menu(me.link.chat_id, me.language, frozenset()))
         return out
     return guards.refuse(me.language, guards.EXPIRED)
+
+
+RESUME_BUTTON = RESUME.button("resume_messages")
+
+
+async def resume(session: AsyncSession, caller: Caller) -> Outcome:
+    """The resume button: messages on again (a second press changes nothing and tells no one)."""
+    me = await guards.who(session, caller, pressed=True)
+    if isinstance(me, Outcome):
+        return me
+    return await _resume(session, me, Outcome(me.language))
+
+
+async def _resume(session: AsyncSession, me: Me, out: Outcome) -> Outcome:
+    changed = me.person.paused
+    me.person.paused, me.person.paused_until = False, None
+    out.add(Say("account/resumed", edit=True))
+    if changed:  # a second press must not tell the begeleider twice
+        await tell_begeleiders(session, me, "account/resumed_notice", out)
+    return out
 
 
 async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:

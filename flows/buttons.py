@@ -237,6 +237,8 @@ CONSENT = kind("consent", "cs", Flag("agreed"), Id("invite"))
 INVITE_FOR = kind("invite_for", "pl", Id("placement"))
 INVITE_ROLE = kind("invite_role", "iv", Id("placement"), Choice("role", ("o", "g", "b")))
 STOP = kind("stop", "st", Choice("choice", ("resume", "pause", "erase", "erase!", "no")))
+# "Berichten weer aanzetten" under the pause confirmation and under /start while paused.
+RESUME = kind("resume", "re")
 LANGUAGE = kind("language", "lang", Choice("language", LANGUAGES))
 CONTACT = kind("contact", "cr", Id("placement"))
 

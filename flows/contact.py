@@ -1,20 +1,72 @@
-"""'Ik wil contact met mijn begeleider': the begeleider is told at once, the person gets a yes."""
+"""'Ik wil contact met mijn begeleider': the begeleider is told at once, the person gets a yes.
+
+The reply promises only what the bot itself does (it passed the question on), never what the
+begeleider will do, and always says where to go when it cannot wait: the organisation's phone
+number (`samenopvoeden admin set-phone`), or the begeleider or gezinshuis when none is set, and
+112 in danger.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
 from flows.buttons import CONTACT
+from flows.invites import FlowError
 from flows.people import Caller, begeleider_recipient
 from flows.replies import Outcome, Say
-from storage.models import ContactRequest, Person, StaffMember
+from storage.models import ContactRequest, Organisation, Person, Placement, StaffMember
 
 # A second press within this time is not sent again: the begeleider knows already.
 REPEAT_WINDOW = dt.timedelta(hours=12)
+# An organisation's phone: digits, spaces, "-" and a leading "+"; 6-20 digits; fits String(32).
+PHONE_CHARACTERS = re.compile(r"\+?[0-9][0-9 \-]*")
+PHONE_DIGITS = (6, 20)
+PHONE_MAX = 32
+
+
+def clean_phone(text: str) -> str:
+    """Return the phone number as it will be shown, or raise FlowError saying what is wrong."""
+    phone = " ".join(text.split())
+    digits = sum(c.isdigit() for c in phone)
+    if not PHONE_CHARACTERS.fullmatch(phone) or not phone[-1].isdigit():
+        raise FlowError(
+            f"the phone number {text!r} may hold only digits, spaces, '-' and a leading '+'"
+        )
+    low, high = PHONE_DIGITS
+    if not low <= digits <= high or len(phone) > PHONE_MAX:
+        raise FlowError(f"the phone number {text!r} must have {low}-{high} digits")
+    return phone
+
+
+async def set_organisation_phone(session: AsyncSession, name: str, phone: str) -> Organisation:
+    """Store the number people are told to call when the chat cannot wait."""
+    cleaned = clean_phone(phone)
+    organisation = await session.scalar(select(Organisation).where(Organisation.name == name))
+    if organisation is None:
+        raise FlowError(f"no organisation called {name!r}; add it first")
+    organisation.phone = cleaned
+    return organisation
+
+
+async def urgent_phone(session: AsyncSession, placement_ids: Iterable[int]) -> str | None:
+    """The organisation's phone for these placements (the first one set), or None."""
+    ids = sorted(set(placement_ids))
+    if not ids:
+        return None
+    phones = await session.scalars(
+        select(Organisation.phone)
+        .join(Placement, Placement.organisation_id == Organisation.id)
+        .where(Placement.id.in_(ids), Organisation.phone.is_not(None))
+        .order_by(Placement.id)
+        .limit(1)
+    )
+    return phones.first()
 
 
 async def contact(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
@@ -61,8 +113,10 @@ async def request(
             ContactRequest.created_at > now - REPEAT_WINDOW,
         )
     )
+    phone = await urgent_phone(session, [placement_id])
+    role = str(participation.role)
     if recent is not None:
-        return out.say("contact/already_asked", begeleider=begeleider)
+        return out.say("contact/already_asked", begeleider=begeleider, phone=phone, role=role)
     session.add(
         ContactRequest(
             placement_id=placement_id,
@@ -90,4 +144,6 @@ async def request(
         begeleider=begeleider,
         youth=placement.youth_name,
         reached=to is not None,
+        phone=phone,
+        role=role,
     )

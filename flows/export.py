@@ -118,6 +118,7 @@ async def export(
                 "youth": youth,
                 "period": period,
                 "question": answer.question_id,
+                "role": str(answer.role),
                 "value": answer.value,
                 "text": answer.text,
                 "at": answer.answered_at,

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from flows.buttons import CONSENT
+from flows.buttons import CONSENT, RESUME
+from flows.checkins.pause import is_paused
 from flows.invites import CODE_PATTERN, MAX_PER_SIDE, PERSON_NAME_MAX, hash_code
 from flows.names import clean_name
 from flows.people import (
@@ -56,7 +57,11 @@ async def start(
     if not payload:
         if me is None:
             return out.say("onboarding/start_without_invite")
-        return out.say("onboarding/start_known", name=me.person.first_name, roles=sorted(me.roles))
+        paused = is_paused(me.person, now)
+        # A paused person who comes back with /start gets the resume button: one tap, her choice.
+        buttons = ((RESUME.button("resume_messages"),),) if paused else ()
+        context = {"name": me.person.first_name, "roles": sorted(me.roles), "paused": paused}
+        return out.add(Say("onboarding/start_known", context, buttons=buttons))
 
     invite = await _find_invite(session, payload)
     problem = _invite_problem(invite, me, now)

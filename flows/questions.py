@@ -88,7 +88,9 @@ QUESTIONS: dict[str, Question] = {
             measures="informing",
         ),
         Question(
-            "spanning",  # reverse-scored: tension the youth noticed is worse
+            # Reverse-scored: the house parent's own sense that the youth found it hard between
+            # home and the gezinshuis (caught in loyalty); "ja" is worse.
+            "spanning",
             Kind.CHOICE,
             (
                 Option("nee", "tension_no", 5),
@@ -99,15 +101,26 @@ QUESTIONS: dict[str, Question] = {
         ),
         # rotating phase items
         Question("afspraken_duidelijk", Kind.FACES, measures="phase_item"),
-        Question("kennismaking", Kind.FACES, measures="phase_item"),
+        Question("welkom", Kind.FACES, measures="phase_item"),  # ouder: feeling welcome
+        Question("ouders_iets_vragen", Kind.FACES, measures="phase_item"),  # gho: ease of asking
         Question("hoe_gaat_het_met_jou", Kind.FACES, measures="phase_item"),
-        Question("rol_als_ouder", Kind.FACES, measures="phase_item"),
+        Question("betrokken", Kind.FACES, measures="phase_item"),  # ouder: involved in choices
         Question("over_samenwerking_gepraat", Kind.FACES, measures="phase_item"),
         Question("iets_goeds_verteld", Kind.FACES, measures="phase_item"),
         Question("terugkijken", Kind.FACES, measures="phase_item"),
         Question("meenemen", Kind.FACES, measures="phase_item"),
+        # Retired: no longer asked (see RETIRED), kept so that their stored answers and old
+        # check-ins still read as they were asked.
+        Question("kennismaking", Kind.FACES, measures="phase_item"),
+        Question("rol_als_ouder", Kind.FACES, measures="phase_item"),
     )
 }
+# Questions the route no longer asks. Their answers keep the meaning they were given under, so a
+# question that now measures something else got a new id instead of new words: `kennismaking`
+# ("how does the contact feel so far", the same as `samenwerken`) became `welkom` (ouder) and
+# `ouders_iets_vragen` (gezinshuisouder); `rol_als_ouder` (how well she keeps her role, a test of
+# her) became `betrokken` (how involved she feels in the choices about the youth).
+RETIRED = ("kennismaking", "rol_als_ouder")
 
 SKIP_REASONS = ("druk", "geen_contact", "liever_niet", "anders")
 

@@ -44,9 +44,9 @@ class CheckinQuestions:
 _OUDER_BASE = ("contact", "samenwerken", "gehoord", "weet_hoe_het_gaat")
 _GHO_BASE = ("contact", "samenwerken", "gedeeld", "spanning")
 QUESTIONS: dict[tuple[Role, Phase], CheckinQuestions] = {
-    (OUDER, INSTALL): CheckinQuestions(_OUDER_BASE, ("afspraken_duidelijk", "kennismaking")),
-    (GHO, INSTALL): CheckinQuestions(_GHO_BASE, ("afspraken_duidelijk", "kennismaking")),
-    (OUDER, STABLE): CheckinQuestions(_OUDER_BASE, ("hoe_gaat_het_met_jou", "rol_als_ouder")),
+    (OUDER, INSTALL): CheckinQuestions(_OUDER_BASE, ("afspraken_duidelijk", "welkom")),
+    (GHO, INSTALL): CheckinQuestions(_GHO_BASE, ("afspraken_duidelijk", "ouders_iets_vragen")),
+    (OUDER, STABLE): CheckinQuestions(_OUDER_BASE, ("hoe_gaat_het_met_jou", "betrokken")),
     (GHO, STABLE): CheckinQuestions(
         _GHO_BASE, ("over_samenwerking_gepraat", "iets_goeds_verteld")
     ),

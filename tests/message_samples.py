@@ -90,6 +90,7 @@ EXPORT = {
             "youth": "Sam",
             "period": "2026-W10",
             "question": "samenwerken",
+            "role": "ouder",
             "value": "4",
             "text": None,
             "at": NOW,
@@ -99,6 +100,7 @@ EXPORT = {
             "youth": "Sam",
             "period": "2026-W10",
             "question": "open",
+            "role": "ouder",
             "value": None,
             "text": HOSTILE,
             "at": NOW,
@@ -107,6 +109,12 @@ EXPORT = {
     ],
     "skipped": [{"period": "2026-W11", "reason": "druk", "youth": "Sam"}],
 }
+# Answers to a retired question and to a house parent's question read as they were asked.
+EXPORT["answers"] += [
+    {**EXPORT["answers"][0], "question": "kennismaking", "value": "3", "changed_at": None},
+    {**EXPORT["answers"][0], "question": "spanning", "role": "gezinshuisouder", "value": "nee"},
+    {**EXPORT["answers"][0], "question": "dim_respect", "youth": HOSTILE, "value": "5"},
+]
 
 BASE: dict[str, Any] = {
     "youth": "Sam",
@@ -200,7 +208,21 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "checkin/reminder": [{**BASE, "measurement": m} for m in (True, False)],
     "checkin/open_question": [{**BASE, "measurement": m} for m in (True, False)],
     "contact/requested": [
-        {**BASE, "reached": r, "begeleider": b} for r, b in ((True, "Bea"), (False, None))
+        {**BASE, "reached": r, "begeleider": b, "phone": p, "role": role}
+        for r, b, p, role in (
+            (True, "Bea", "088 123 45 67", "ouder"),
+            (True, "Bea", None, "ouder"),
+            (False, None, None, "gezinshuisouder"),
+            (False, "Bea", "+31 88 123 45 67", "gezinshuisouder"),
+        )
+    ],
+    "contact/already_asked": [
+        {**BASE, "begeleider": b, "phone": p, "role": r}
+        for b, p, r in (("Bea", None, "ouder"), (None, "088 123 45 67", "gezinshuisouder"))
+    ],
+    "contact/_call": [
+        {**BASE, "phone": p, "role": r}
+        for p, r in ((None, "ouder"), (None, "gezinshuisouder"), ("088 123 45 67", "ouder"))
     ],
     "account/export.txt": [
         EXPORT,
@@ -216,7 +238,15 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
         },
     ],
-    "account/help": [{"roles": r} for r in (["ouder"], ["begeleider", "behandelaar"], ["admin"])],
+    "account/help": [
+        {"roles": r, "phone": p}
+        for r, p in (
+            (["ouder"], "088 123 45 67"),
+            (["gezinshuisouder"], None),
+            (["begeleider", "behandelaar"], None),
+            (["admin"], None),
+        )
+    ],
     "placements/list": [{"placements": PLACEMENTS}, {"placements": []}],
     "onboarding/consent_request": [
         {**BASE, "role": r, "inviter": i, "youth": y, "invitee": n}
@@ -232,7 +262,10 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         for b in ("Bea", None)
     ],
     "onboarding/welcome_behandelaar": [{**BASE, "youth": y} for y in ("Sam", None)],
-    "onboarding/start_known": [{**BASE, "roles": ["begeleider", "behandelaar"]}],
+    "onboarding/start_known": [
+        {**BASE, "roles": ["begeleider", "behandelaar"]},
+        {**BASE, "roles": ["ouder"], "paused": True},
+    ],
     "onboarding/invite_already_in": [{**BASE, "youth": y} for y in ("Sam", None)],
     "onboarding/invite_wrong_person": [{**BASE, "own": o} for o in (True, False)],
     "onboarding/wrong_person_notice": [

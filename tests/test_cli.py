@@ -301,6 +301,7 @@ COMMANDS = [
     ["db", "rotate-key"],
     ["admin", "add-organisation", "Org"],
     ["admin", "invite", "--organisation", "Org", "--role", "begeleider", "--name", "Bea"],
+    ["admin", "set-phone", "--organisation", "Org", "--phone", "+31 20 123 4567"],
     ["check"],
 ]
 NOWHERE = "http://127.0.0.1:1/bot"  # Telegram nobody serves: a test contacting it fails loudly
@@ -587,3 +588,61 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _stored_phone(path: Path, name: str) -> str | None:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(
+            "SELECT phone FROM organisation WHERE name = ?", (name,)
+        ).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def test_admin_set_phone_stores_the_number_people_are_told_to_call(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["admin", "add-organisation", "Zorg Zuid"]) == 0
+    assert _stored_phone(sqlite_env, "Zorg Zuid") is None
+    code = main(
+        ["admin", "set-phone", "--organisation", "Zorg Zuid", "--phone", " +31 88  123-4567 "]
+    )
+    assert code == 0
+    assert "phone of Zorg Zuid: +31 88 123-4567" in capsys.readouterr().out
+    assert _stored_phone(sqlite_env, "Zorg Zuid") == "+31 88 123-4567"
+    # Set again: the new number replaces the old one.
+    assert (
+        main(["admin", "set-phone", "--organisation", "Zorg Zuid", "--phone", "0881234567"]) == 0
+    )
+    assert _stored_phone(sqlite_env, "Zorg Zuid") == "0881234567"
+
+
+@pytest.mark.parametrize(
+    ("phone", "says"),
+    [
+        ("12345", "must have 6-20 digits"),
+        ("1" * 21, "must have 6-20 digits"),
+        ("088-CALL-NOW", "only digits, spaces, '-' and a leading '+'"),
+        ("088 123 (45) 67", "only digits, spaces, '-' and a leading '+'"),
+        ("++31 88 123 4567", "only digits, spaces, '-' and a leading '+'"),
+        ("088 1234567-", "only digits, spaces, '-' and a leading '+'"),
+        ("", "only digits, spaces, '-' and a leading '+'"),
+    ],
+)
+def test_admin_set_phone_refuses_what_is_not_a_phone_number(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str], phone: str, says: str
+) -> None:
+    assert main(["admin", "add-organisation", "Zorg Zuid"]) == 0
+    assert main(["admin", "set-phone", "--organisation", "Zorg Zuid", "--phone", phone]) == 2
+    assert says in capsys.readouterr().err
+    assert _stored_phone(sqlite_env, "Zorg Zuid") is None
+
+
+def test_admin_set_phone_for_an_unknown_organisation_is_explained(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["admin", "set-phone", "--organisation", "Nope", "--phone", "088 123 45 67"])
+    assert code == 2
+    assert "no organisation called 'Nope'" in capsys.readouterr().err

@@ -35,7 +35,7 @@ async def test_help_and_privacy_by_role(
     assert "Tot een jaar na het einde van de plaatsing" in privacy.text
     stranger = sandbox.person(9, "X")
     [reply] = await stranger.send("/help")
-    assert "uitnodigingslink" in reply.text
+    assert "link van je begeleider" in reply.text
 
 
 async def test_export_sends_a_readable_document_and_logs_it(
@@ -49,7 +49,7 @@ async def test_export_sends_a_readable_document_and_logs_it(
     assert reply.document.filename == "mijngegevens.txt"
     content = reply.document.data.decode("utf-8")
     assert "Voornaam: Olga" in content
-    assert "Telegram-nummer: 2001" in content
+    assert "Nummer van je Telegram-account (niet je telefoonnummer): 2001" in content
     assert "ouder bij Sam" in content
     assert "gegeven (privacytekst versie" in content
     assert "Hier is alles wat ik over je bewaar" in reply.text
@@ -106,6 +106,69 @@ async def test_pause_and_resume_tell_the_begeleider(
     assert "weer aangezet" in bea.last.text
     async with db.session() as session:
         assert not await session.scalar(select(Person.paused).where(Person.first_name == "Olga"))
+
+
+RESUME = "▶️ Berichten weer aanzetten"
+
+
+async def test_a_paused_person_resumes_with_one_tap(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    bea = await join_as_begeleider(sandbox, db, clock)
+    codes = await create_placement(bea)
+    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    await olga.send("/stop")
+    [paused] = await olga.click("⏸ Berichten pauzeren")
+    # The confirmation carries the way back; no command to remember.
+    assert paused.button_labels == [RESUME]
+    assert "/stop" not in paused.text
+    data = paused.buttons[0][0][1]
+    assert data is not None
+    told = len(bea.bot_messages)
+    [resumed] = await olga.click(RESUME, paused)
+    assert "Je berichten staan weer aan" in resumed.text
+    assert len(bea.bot_messages) == told + 1
+    assert "weer aangezet" in bea.last.text
+    async with db.session() as session:
+        assert not await session.scalar(select(Person.paused).where(Person.first_name == "Olga"))
+    # A second press of the same button changes nothing and tells no one again.
+    before = await snapshot(db)
+    await olga.click_data(data, paused.message_id, expect_reply=False)
+    assert await snapshot(db) == before
+    assert len(bea.bot_messages) == told + 1
+
+
+async def test_start_while_paused_offers_the_resume_button(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    bea = await join_as_begeleider(sandbox, db, clock)
+    codes = await create_placement(bea)
+    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    [hello] = await olga.send("/start")
+    assert hello.button_labels == []  # not paused: nothing to resume
+    await olga.send("/stop")
+    await olga.click("⏸ Berichten pauzeren")
+    [hello] = await olga.send("/start")
+    assert "Je berichten staan op pauze" in hello.text
+    assert hello.button_labels == [RESUME]
+    [resumed] = await olga.click(RESUME, hello)
+    assert "Je berichten staan weer aan" in resumed.text
+    async with db.session() as session:
+        assert not await session.scalar(select(Person.paused).where(Person.first_name == "Olga"))
+    # Someone else replaying the button, known or not, changes nothing.
+    await olga.send("/stop")
+    [paused] = await olga.click("⏸ Berichten pauzeren")
+    data = paused.buttons[0][0][1]
+    assert data is not None
+    before = await snapshot(db)
+    stranger = sandbox.person(9, "X")
+    [hi] = await stranger.send("/start")
+    [reply] = await stranger.click_data(data, hi.message_id)
+    assert "Je berichten staan weer aan" not in reply.text
+    await bea.click_data(data, bea.last.message_id)  # her own messages are on: nothing changes
+    assert await snapshot(db) == before
+    async with db.session() as session:
+        assert await session.scalar(select(Person.paused).where(Person.first_name == "Olga"))
 
 
 async def test_erase_after_confirmation_removes_the_person(

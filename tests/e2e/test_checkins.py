@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import AnyApplication
 from bot.clock import FakeClock
@@ -18,8 +18,10 @@ from storage.models import (
     Checkin,
     CheckinStatus,
     ContactRequest,
+    Organisation,
     OutboxMessage,
     OutboxStatus,
+    TelegramLink,
 )
 from tests.e2e.conftest import at, snapshot
 
@@ -207,11 +209,17 @@ async def test_contact_request_reaches_the_begeleider_at_once(
     bea, olga, kees = family
     before = len(bea.bot_messages)
     [confirm] = await olga.send("/contact")
-    assert "Je begeleider Bea weet het. Bea neemt contact met je op." in confirm.text
+    # The bot promises only what it did itself, and says where to go when it cannot wait.
+    assert confirm.text == (
+        "Bea heeft je vraag gekregen. Is het dringend? "
+        "Bel dan je begeleider of het gezinshuis. Bij gevaar: bel 112."
+    )
+    assert "neemt contact" not in confirm.text
     assert len(bea.bot_messages) == before + 1
     assert bea.last.text == "📞 Olga (ouder bij Sam) wil graag contact met je."
     [again] = await olga.send("/contact")
-    assert "weet al dat je contact wilt" in again.text
+    assert "Ik stuur het niet nog een keer naar Bea" in again.text
+    assert "Bij gevaar: bel 112" in again.text
     assert len(bea.bot_messages) == before + 1
     assert all("contact met je" not in m.text for m in kees.bot_messages)
     async with db.session() as session:
@@ -222,6 +230,41 @@ async def test_contact_request_reaches_the_begeleider_at_once(
             )
         )
         assert sent == 1
+
+
+async def test_contact_gives_the_organisations_phone_also_when_the_begeleider_is_away(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    bea, olga, kees = family
+    async with db.session() as session:
+        await session.execute(update(Organisation).values(phone="088 123 45 67"))
+    [confirm] = await olga.send("/contact")
+    assert confirm.text == (
+        "Bea heeft je vraag gekregen. Is het dringend? Bel dan 088 123 45 67. Bij gevaar: bel 112."
+    )
+    [help_text] = await kees.send("/help")
+    assert "Is het dringend? Bel dan 088 123 45 67. Bij gevaar: bel 112." in help_text.text
+    [bea_help] = await bea.send("/help")
+    assert "112" not in bea_help.text  # staff only: no participant section
+    # Bea cannot be reached: the question is kept, and the person is told to call.
+    async with db.session() as session:
+        await session.execute(
+            update(TelegramLink)
+            .where(TelegramLink.telegram_user_id == bea.user_id)
+            .values(reachable=False)
+        )
+    before = len(bea.bot_messages)
+    [kept] = await kees.send("/contact")
+    assert kept.text == (
+        "Ik heb je vraag bewaard. Maar ik kan Bea nu niet bereiken via Telegram. "
+        "Wil je zelf bellen? Bel dan 088 123 45 67. Bij gevaar: bel 112."
+    )
+    assert len(bea.bot_messages) == before
+    async with db.session() as session:
+        assert await session.scalar(select(func.count(ContactRequest.id))) == 2
 
 
 async def test_foreign_and_forged_check_in_buttons(
@@ -289,8 +332,10 @@ async def test_export_includes_the_answers(
     [export] = await olga.send("/mijngegevens")
     assert export.document is not None
     content = export.document.data.decode("utf-8")
-    assert 'vraag "samenwerken": 4' in content
-    assert 'vraag "open": Fijn <3' in content  # a text file: shown as typed
+    # Each answer with its question as it was asked, and its id.
+    asked = "Hoe ging het samenwerken met de gezinshuisouders van Sam deze week?"
+    assert f'vraag "{asked}" (samenwerken): 4' in content
+    assert 'vraag "iets voor je begeleider" (open): Fijn <3' in content  # shown as typed
 
 
 async def test_pressing_twice_quickly_stores_one_answer(

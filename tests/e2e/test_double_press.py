@@ -189,6 +189,10 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await p.twice(kees, buttons.STOP, lambda v: v["choice"] == "pause")
     await kees.send("/stop")
     await p.twice(kees, buttons.STOP, lambda v: v["choice"] == "resume")
+    # The resume button under the pause confirmation.
+    await kees.send("/stop")
+    await kees.click("⏸ Berichten pauzeren")
+    await p.twice(kees, buttons.RESUME)
     await kees.send("/stop")
     await p.twice(kees, buttons.STOP, lambda v: v["choice"] == "no")
     await kees.send("/stop")

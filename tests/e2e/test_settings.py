@@ -38,8 +38,8 @@ async def test_choose_day_and_type_a_time(
 ) -> None:
     _, olga = pair
     [menu] = await olga.send("/instellingen")
-    assert "Vragen: elke zondag om 19:00" in menu.text
-    assert "Tijdzone: Europe/Amsterdam" in menu.text
+    assert "De vragen: elke zondag om 19:00" in menu.text
+    assert "Je tijdzone: Europe/Amsterdam" in menu.text
     await olga.click("📅 Dag")
     await olga.click("Woensdag")
     await olga.click("🕖 Tijd")
@@ -49,7 +49,7 @@ async def test_choose_day_and_type_a_time(
         assert "Die tijd kan ik niet gebruiken" in reply.text, bad
     assert await snapshot(db) == before
     replies = await olga.send("19.30")
-    assert "Vragen: elke woensdag om 19:30" in replies[-1].text
+    assert "De vragen: elke woensdag om 19:30" in replies[-1].text
 
     await at(app, clock, SUNDAY_1900)
     assert question_count(olga) == 0
@@ -69,7 +69,7 @@ async def test_time_zone_by_name(
     [reply] = await olga.send("Mars/Olympus")
     assert "Die tijdzone ken ik niet" in reply.text
     replies = await olga.send("america/curacao")
-    assert "Tijdzone: America/Curacao" in replies[-1].text
+    assert "Je tijdzone: America/Curacao" in replies[-1].text
     async with db.session() as session:
         assert (
             await session.scalar(
@@ -115,7 +115,7 @@ async def test_pause_without_end_and_resume_with_a_button(
     await olga.send("/instellingen")
     await olga.click("⏸ Pauze")
     replies = await olga.click("Zonder einddatum")
-    assert "Berichten: op pauze" in replies[-1].text
+    assert "Je berichten: op pauze" in replies[-1].text
     await at(app, clock, SUNDAY_1900)
     assert question_count(olga) == 0
     await olga.send("/instellingen")
@@ -150,14 +150,14 @@ async def test_a_begeleider_moves_the_weekly_overview_to_tuesday_at_nine(
 ) -> None:
     bea, olga = pair
     [menu] = await bea.send("/instellingen")
-    assert "Weekoverzicht: elke maandag om 08:30" in menu.text
+    assert "Het weekoverzicht: elke maandag om 08:30" in menu.text
     assert "Vragen:" not in menu.text  # she gets no weekly questions herself
     await bea.click("📅 Dag overzicht")
     await bea.click("Dinsdag")
     await bea.click("🕗 Tijd overzicht")
     replies = await bea.click("09:00")
     assert "Opgeslagen" in replies[0].text
-    assert "Weekoverzicht: elke dinsdag om 09:00" in bea.last.text
+    assert "Het weekoverzicht: elke dinsdag om 09:00" in bea.last.text
     # Olga is no begeleider: the overview's buttons, forged, do nothing for her.
     before = await snapshot(db)
     [reply] = await olga.click_data("in:od:2", olga.bot_messages[-1].message_id)
