@@ -28,7 +28,6 @@ from flows.signals import (
     WeekResult,
     evaluate,
     order,
-    sparkline,
     trend,
 )
 from storage.models import (
@@ -49,6 +48,32 @@ from storage.models import (
 TREND_WEEKS = 8
 OPEN_ANSWER_SHOWN = 600  # longer answers are shortened in the digest (complete in the export)
 MEETINGS_AHEAD = dt.timedelta(days=14)
+SIDES = ("ouder", "gezinshuisouder")
+
+# The reasons of a placement, strongest first: the first one picks the suggested next step.
+STRENGTH: tuple[str, ...] = (
+    "contact_request",
+    "unreachable",
+    "drop",
+    "low_score",
+    "gap",
+    "tension",
+    "no_contact",
+    "silent",
+    "meeting_overdue",
+)
+# Reason -> the next step the digest suggests (words in messages/<lang>/digest/_step.j2).
+STEP_FOR: dict[str, str] = {
+    "contact_request": "call_back",
+    "unreachable": "reach_otherwise",
+    "drop": "discuss",
+    "low_score": "discuss",
+    "gap": "discuss",
+    "tension": "discuss_transition",
+    "no_contact": "restart_contact",
+    "silent": "ask_how",
+    "meeting_overdue": "plan_meeting",
+}
 _STATUS = {
     CheckinStatus.OPEN: "open",
     CheckinStatus.ANSWERED: "answered",
@@ -65,7 +90,15 @@ class Section:
     context: dict[str, object]
     stalling: bool
     needs_attention: bool
-    chart: tuple[str, list[float | None], list[float | None]] | None = None
+    chart: Chart | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What the chart draws of one placement: per side, a mark and a score per week."""
+
+    youth: str
+    weeks: dict[str, list[dict[str, object]]]
 
 
 @dataclass
@@ -93,6 +126,7 @@ async def build(
     signals: SignalSettings | None = None,
     meetings: MeetingRules | None = None,
     only_youth: str | None = None,
+    only_placement: int | None = None,
     weeks: int = TREND_WEEKS,
 ) -> Digest:
     """Gather and judge the placements of these staff members for the last full week."""
@@ -106,6 +140,8 @@ async def build(
     )
     if only_youth is not None:
         query = query.where(Placement.youth_name.ilike(only_youth))
+    if only_placement is not None:
+        query = query.where(Placement.id == only_placement)
     placements = list(await session.scalars(query.order_by(Placement.youth_name, Placement.id)))
     ids = [p.id for p in placements]
     members = await _members(session, ids, now)
@@ -142,51 +178,43 @@ async def build(
     answered = expected = 0
     for placement, weeks_data, assessment in assessed:
         names = {m.person_id: (m.name, m.role) for m in weeks_data.members}
-        drops = {(s.person_id, str(s.code)) for s in assessment.signals if s.code == "drop"}
         this = [r for r in weeks_data.results if r.week_start == this_week]
         expected += len(this)
         answered += sum(r.status == "answered" for r in this)
-        ouder = trend(weeks_data, "ouder", this_week, TREND_WEEKS)
-        gho = trend(weeks_data, "gezinshuisouder", this_week, TREND_WEEKS)
+        marks = {side: week_marks(weeks_data, side, this_week, TREND_WEEKS) for side in SIDES}
+        people = [
+            {
+                "name": name,
+                "role": role,
+                **statuses.get((placement.id, pid, this_week), {"status": "none"}),
+                "paused": member.paused,
+                "reachable": member.reachable,
+            }
+            for member, pid in members.get(placement.id, [])
+            for name, role in [names[pid]]
+        ]
+        upcoming_here = upcoming.get(placement.id, [])
+        reasons = _reasons(assessment, names, requests.get(placement.id, []), due_by[placement.id])
         context: dict[str, object] = {
+            "placement_id": placement.id,
             "youth": placement.youth_name,
             "phase": str(placement.phase),
             "weeks_in_phase": max(0, (now - placement.phase_since).days // 7) + 1,
             "stalling": assessment.stalling,
             "attention": assessment.needs_attention,
-            "signals": [
-                {
-                    "code": s.code,
-                    "role": s.role,
-                    "facts": dict(s.facts),
-                    "name": names.get(s.person_id, ("", ""))[0] if s.person_id else None,
-                }
-                for s in assessment.signals
-                # A drop already says the score; do not say it twice for the same person.
-                if not (s.code == "low_score" and (s.person_id, "drop") in drops)
-            ],
-            "scores": {
-                "ouder": _mean(this, "ouder"),
-                "gezinshuisouder": _mean(this, "gezinshuisouder"),
-            },
-            "trend": {"ouder": sparkline(ouder), "gezinshuisouder": sparkline(gho)},
-            "people": [
-                {
-                    "name": name,
-                    "role": role,
-                    **statuses.get((placement.id, pid, this_week), {"status": "none"}),
-                    "paused": member.paused,
-                    "reachable": member.reachable,
-                }
-                for member, pid in members.get(placement.id, [])
-                for name, role in [names[pid]]
-            ],
+            "reasons": reasons,
+            "step": _step(reasons, upcoming_here),
+            "scores": {side: _mean(this, side) for side in SIDES},
+            "mean": _mean(this, None),
+            "answered": sum(r.status == "answered" for r in this),
+            "expected": len(this),
+            "weeks": marks,
+            "people": people,
             "open_answers": open_answers.get(placement.id, []),
-            "contact_requests": requests.get(placement.id, []),
-            "meetings": upcoming.get(placement.id, []),
+            "meetings": upcoming_here,
             "due": due_by[placement.id],
         }
-        chart = (placement.youth_name, ouder, gho) if assessment.needs_attention else None
+        chart = Chart(placement.youth_name, marks) if assessment.needs_attention else None
         sections.append(
             Section(placement.id, context, assessment.stalling, assessment.needs_attention, chart)
         )
@@ -202,8 +230,109 @@ async def build(
     return Digest(header, sections)
 
 
-def _mean(results: list[WeekResult], role: str) -> float | None:
-    scores = [r.collaboration for r in results if r.role == role and r.collaboration is not None]
+def week_marks(
+    weeks: PlacementWeeks, role: str, this_week: dt.date, n: int = TREND_WEEKS
+) -> list[dict[str, object]]:
+    """One side's last n weeks, oldest first: the mean score and what happened that week.
+
+    `mark` is "answered" (a score), "skipped", "missed" (closed without an answer), "open"
+    (still open) or "none" (no check-in that week, e.g. before joining or during a pause).
+    """
+    scores = trend(weeks, role, this_week, n)
+    by_week: dict[dt.date, set[str]] = defaultdict(set)
+    for result in weeks.results:
+        if result.role == role:
+            by_week[result.week_start].add(result.status)
+    found: list[dict[str, object]] = []
+    for ago, score in zip(range(n - 1, -1, -1), scores, strict=True):
+        week = this_week - dt.timedelta(weeks=ago)
+        statuses = by_week.get(week, set())
+        if score is not None:
+            mark = "answered"
+        elif "skipped" in statuses:
+            mark = "skipped"
+        elif "missed" in statuses or "answered" in statuses:
+            mark = "missed"
+        elif "open" in statuses:
+            mark = "open"
+        else:
+            mark = "none"
+        found.append({"week": week, "score": score, "mark": mark})
+    return found
+
+
+def _reasons(
+    assessment: Assessment,
+    names: dict[int, tuple[str, str]],
+    requests: list[dict[str, object]],
+    due: list[dict[str, object]],
+) -> list[dict[str, object]]:
+    """The signals as reasons, strongest first; one fact once (same fact, several people)."""
+    drops = {s.person_id for s in assessment.signals if s.code == "drop"}
+    reasons: dict[tuple[str, str], dict[str, object]] = {}
+    for signal in assessment.signals:
+        if signal.code == "low_score" and signal.person_id in drops:
+            continue  # a drop already says the score
+        facts = dict(signal.facts)
+        if signal.code == "contact_request":
+            people = [{"name": r["name"], "role": r["role"]} for r in requests]
+        elif signal.person_id is not None:
+            name, role = names.get(signal.person_id, ("", signal.role or ""))
+            people = [{"name": name, "role": role}]
+        else:
+            people = []
+        if signal.code == "meeting_overdue":
+            # All route meetings over time make one line.
+            when = next((d["due"] for d in due if d["type"] == facts["meeting"]), None)
+            facts = {"meetings": [{"type": facts["meeting"], "due": when}]}
+        # Several people with the same fact ("geen contact, 3 weken") make one line.
+        merge = signal.code in ("no_contact", "silent", "unreachable")
+        key = (signal.code, repr(sorted(facts.items())) if merge else str(len(reasons)))
+        if signal.code == "meeting_overdue":
+            key = (signal.code, "")
+            if key in reasons:
+                listed_facts = reasons[key]["facts"]
+                assert isinstance(listed_facts, dict)
+                listed_facts["meetings"].extend(facts["meetings"])
+                continue
+        if key in reasons:
+            listed = reasons[key]["people"]
+            assert isinstance(listed, list)
+            listed.extend(people)
+        else:
+            reasons[key] = {"code": signal.code, "people": people, "facts": facts}
+    rank = {code: index for index, code in enumerate(STRENGTH)}
+    return sorted(reasons.values(), key=lambda r: rank.get(str(r["code"]), len(rank)))
+
+
+def _step(
+    reasons: list[dict[str, object]], upcoming: list[dict[str, object]]
+) -> dict[str, object] | None:
+    """The one next step to suggest, from the strongest reason (None when all is calm)."""
+    if not reasons:
+        return None
+    strongest = reasons[0]
+    overdue = [
+        meeting["type"]
+        for reason in reasons
+        if reason["code"] == "meeting_overdue"
+        for meeting in reason["facts"]["meetings"]  # type: ignore[index]
+    ]
+    return {
+        "code": STEP_FOR.get(str(strongest["code"]), "discuss"),
+        "people": strongest["people"],
+        "facts": strongest["facts"],
+        "meeting": upcoming[0] if upcoming else None,
+        "overdue": overdue,
+    }
+
+
+def _mean(results: list[WeekResult], role: str | None) -> float | None:
+    scores = [
+        r.collaboration
+        for r in results
+        if (role is None or r.role == role) and r.collaboration is not None
+    ]
     return round(fmean(scores), 1) if scores else None
 
 
@@ -293,6 +422,8 @@ async def _results(
             "status": status,
             "reason": reason,
             "contact": contact,
+            "score": given["samenwerken"][1] if "samenwerken" in given else None,
+            "tension": given["spanning"][0] if "spanning" in given else None,
         }
     return results, statuses
 
