@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
+from flows.route import MEETING_TYPES
 from flows.schedule import monday_of
 from flows.settings import MeetingRules, SignalSettings
 from flows.signals import (
@@ -42,6 +43,7 @@ from storage.models import (
     Participant,
     Person,
     Placement,
+    Role,
     TelegramLink,
 )
 
@@ -49,6 +51,14 @@ TREND_WEEKS = 8
 OPEN_ANSWER_SHOWN = 600  # longer answers are shortened in the digest (complete in the export)
 MEETINGS_AHEAD = dt.timedelta(days=14)
 SIDES = ("ouder", "gezinshuisouder")
+# A person's week without a check-in (before joining, or nothing asked yet).
+NO_CHECKIN: dict[str, object] = {
+    "status": "none",
+    "reason": None,
+    "contact": None,
+    "score": None,
+    "tension": None,
+}
 
 # The reasons of a placement, strongest first: the first one picks the suggested next step.
 STRENGTH: tuple[str, ...] = (
@@ -186,7 +196,7 @@ async def build(
             {
                 "name": name,
                 "role": role,
-                **statuses.get((placement.id, pid, this_week), {"status": "none"}),
+                **statuses.get((placement.id, pid, this_week), NO_CHECKIN),
                 "paused": member.paused,
                 "reachable": member.reachable,
             }
@@ -313,17 +323,28 @@ def _step(
         return None
     strongest = reasons[0]
     overdue = [
-        meeting["type"]
+        str(meeting["type"])
         for reason in reasons
         if reason["code"] == "meeting_overdue"
         for meeting in reason["facts"]["meetings"]  # type: ignore[index]
     ]
+    # A route meeting with both sides that is over time: the place to talk about it.
+    together = next(
+        (
+            kind
+            for kind in overdue
+            if kind in MEETING_TYPES
+            and {Role.OUDER, Role.GEZINSHUISOUDER} <= set(MEETING_TYPES[kind].roles)
+        ),
+        None,
+    )
     return {
         "code": STEP_FOR.get(str(strongest["code"]), "discuss"),
         "people": strongest["people"],
         "facts": strongest["facts"],
         "meeting": upcoming[0] if upcoming else None,
         "overdue": overdue,
+        "together": together,
     }
 
 

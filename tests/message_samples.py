@@ -388,6 +388,7 @@ STEP = {
     "facts": {},
     "meeting": None,
     "overdue": [],
+    "together": None,
 }
 MARKS = [
     {"week": dt.date(2026, 3, 9), "score": score, "mark": mark}
@@ -471,13 +472,14 @@ VARIANTS["digest/section"] = [
             (False, "call_back", {}),
             (False, "reach_otherwise", {}),
             (False, "discuss", {"meeting": UPCOMING[0]}),
-            (False, "discuss", {"overdue": ["samenwerkingsgesprek"]}),
+            (False, "discuss", {"together": "samenwerkingsgesprek"}),
             (False, "discuss", {}),
             (True, "discuss", {}),
             (False, "discuss_transition", {}),
             (False, "restart_contact", {}),
             (False, "ask_how", {}),
             (False, "plan_meeting", {}),
+            (False, "plan_meeting", {"overdue": ["samenwerkingsgesprek", "intervisie"]}),
         )
     ),
 ]
