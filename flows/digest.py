@@ -11,9 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
@@ -29,7 +30,6 @@ from flows.signals import (
     WeekResult,
     evaluate,
     order,
-    trend,
 )
 from storage.models import (
     Answer,
@@ -248,15 +248,22 @@ def week_marks(
     `mark` is "answered" (a score), "skipped", "missed" (closed without an answer), "open"
     (still open) or "none" (no check-in that week, e.g. before joining or during a pause).
     """
-    scores = trend(weeks, role, this_week, n)
-    by_week: dict[dt.date, set[str]] = defaultdict(set)
-    for result in weeks.results:
-        if result.role == role:
-            by_week[result.week_start].add(result.status)
+    first = this_week - dt.timedelta(weeks=n - 1)
+    # One result per person and week (the later one wins), as the signals count them.
+    latest = {
+        (result.person_id, result.week_start): result
+        for result in weeks.results
+        if result.role == role and first <= result.week_start <= this_week
+    }
+    by_week: dict[dt.date, list[WeekResult]] = defaultdict(list)
+    for result in latest.values():
+        by_week[result.week_start].append(result)
     found: list[dict[str, object]] = []
-    for ago, score in zip(range(n - 1, -1, -1), scores, strict=True):
+    for ago in range(n - 1, -1, -1):
         week = this_week - dt.timedelta(weeks=ago)
-        statuses = by_week.get(week, set())
+        given = by_week.get(week, [])
+        statuses = {result.status for result in given}
+        score = _mean(given, None)
         if score is not None:
             mark = "answered"
         elif "skipped" in statuses:
@@ -391,10 +398,37 @@ async def _results(
     if not placement_ids:
         return results, statuses
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
-    # Plain columns, no ORM objects: these two read most of the rows of a digest, and with a
-    # long history making an object per row was most of a digest's time.
-    checkins = await session.execute(
+
+    def answered(question: str, column: Any) -> Any:
+        return func.max(case((Answer.question_id == question, column)))
+
+    # One row per check-in with the three answers the signals read, as plain columns: this
+    # reads most of a digest's rows, and fewer rows and no ORM objects keep a long history cheap.
+    rows = await session.execute(
         select(
+            Checkin.placement_id,
+            Checkin.person_id,
+            Checkin.role,
+            Checkin.period,
+            Checkin.status,
+            Checkin.skip_reason,
+            answered("samenwerken", Answer.score),
+            answered("contact", Answer.value),
+            answered("spanning", Answer.score),
+            answered("spanning", Answer.value),
+        )
+        .outerjoin(
+            Answer,
+            (Answer.checkin_id == Checkin.id)
+            & Answer.question_id.in_(["samenwerken", "contact", "spanning"]),
+        )
+        .where(
+            Checkin.placement_id.in_(placement_ids),
+            Checkin.kind == CheckinKind.WEEKLY,
+            Checkin.due_at >= start,
+            Checkin.status != CheckinStatus.CANCELLED,
+        )
+        .group_by(
             Checkin.id,
             Checkin.placement_id,
             Checkin.person_id,
@@ -402,40 +436,35 @@ async def _results(
             Checkin.period,
             Checkin.status,
             Checkin.skip_reason,
-        ).where(
-            Checkin.placement_id.in_(placement_ids),
-            Checkin.kind == CheckinKind.WEEKLY,
-            Checkin.due_at >= start,
-            Checkin.status != CheckinStatus.CANCELLED,
         )
     )
-    answers: dict[int, dict[str, tuple[str | None, int | None]]] = defaultdict(dict)
-    for checkin_id, question_id, value, score in await session.execute(
-        select(Answer.checkin_id, Answer.question_id, Answer.value, Answer.score)
-        .join(Checkin, Checkin.id == Answer.checkin_id)
-        .where(
-            Checkin.placement_id.in_(placement_ids),
-            Checkin.kind == CheckinKind.WEEKLY,
-            Checkin.due_at >= start,
-            Answer.question_id.in_(["samenwerken", "contact", "spanning"]),
-        )
-    ):
-        answers[checkin_id][question_id] = (value, score)
-    for checkin_id, placement_id, person_id, role, period, checkin_status, reason in checkins:
-        year, week = period.split("-W")
-        week_start = dt.date.fromisocalendar(int(year), int(week), 1)
-        given = answers.get(checkin_id, {})
+    mondays: dict[str, dt.date] = {}
+    for (
+        placement_id,
+        person_id,
+        role,
+        period,
+        checkin_status,
+        reason,
+        score,
+        contact,
+        tension,
+        tension_value,
+    ) in rows:
+        week_start = mondays.get(period)
+        if week_start is None:
+            year, week = period.split("-W")
+            week_start = mondays[period] = dt.date.fromisocalendar(int(year), int(week), 1)
         status = _STATUS.get(checkin_status, "open")
-        contact = given["contact"][0] if "contact" in given else None
         results[placement_id].append(
             WeekResult(
                 person_id=person_id,
                 role=str(role),
                 week_start=week_start,
                 status=status,
-                collaboration=given["samenwerken"][1] if "samenwerken" in given else None,
+                collaboration=score,
                 contact=contact,
-                tension=given["spanning"][1] if "spanning" in given else None,
+                tension=tension,
                 skip_reason=reason,
             )
         )
@@ -443,8 +472,8 @@ async def _results(
             "status": status,
             "reason": reason,
             "contact": contact,
-            "score": given["samenwerken"][1] if "samenwerken" in given else None,
-            "tension": given["spanning"][0] if "spanning" in given else None,
+            "score": score,
+            "tension": tension_value,
         }
     return results, statuses
 
