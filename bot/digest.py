@@ -34,6 +34,7 @@ MAX_MESSAGES = 3  # text messages per digest, whatever the caseload (plus one ch
 BUTTONS_PER_MESSAGE = 99  # Telegram allows 100 per keyboard
 BUTTONS_PER_ROW = 4
 NAMES_PER_PIECE = 60  # calm placements as a list of names: this many per splittable piece
+DUE_LISTED = 12  # placements named per route meeting still to plan; the rest counted
 CHART_PLACEMENTS = 6  # small multiples: 3 rows of 2
 CHART_SIZE = (8.0, 9.0)  # inches, whatever the number of placements
 _TAG = re.compile(r"<[^>]+>")
@@ -130,7 +131,12 @@ def _calm_names(renderer: Renderer, language: str, calm: list[Section]) -> list[
     pieces = []
     for start in range(0, len(calm), NAMES_PER_PIECE):
         chunk = calm[start : start + NAMES_PER_PIECE]
-        context = {"youths": [_youth(s) for s in chunk], "first": start == 0, "count": len(calm)}
+        context = {
+            "youths": [_youth(s) for s in chunk],
+            "first": start == 0,
+            "last": start + NAMES_PER_PIECE >= len(calm),
+            "count": len(calm),
+        }
         pieces.append(_Piece(renderer.render(language, "digest/calm_names", context), "calm"))
     return pieces
 
@@ -148,7 +154,14 @@ def _due_piece(renderer: Renderer, language: str, sections: list[Section]) -> li
                 )
     if not by_type:
         return []
-    items = [{"type": kind, "placements": found} for kind, found in by_type.items()]
+    items = [
+        {
+            "type": kind,
+            "placements": found[:DUE_LISTED],
+            "more": max(0, len(found) - DUE_LISTED),
+        }
+        for kind, found in by_type.items()
+    ]
     return [_Piece(renderer.render(language, "digest/due", {"items": items}))]
 
 

@@ -49,5 +49,8 @@ async def show(
     [section] = digest.sections
     await access.log_placements(session, me.person, "placement_details", [placement.id], now)
     return Outcome(me.language).say(
-        "digest/details", **section.context, week=digest.header["week"]
+        "digest/details",
+        **section.context,
+        week=digest.header["week"],
+        week_end=digest.header["week_end"],
     )

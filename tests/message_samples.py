@@ -407,6 +407,7 @@ SECTION = {
     **BASE,
     "placement_id": 7,
     "week": dt.date(2026, 3, 9),
+    "week_end": dt.date(2026, 3, 15),
     "weeks_in_phase": 5,
     "stalling": True,
     "attention": True,
@@ -486,13 +487,21 @@ VARIANTS["digest/section"] = [
 VARIANTS["digest/attention_line"] = [SECTION, {**SECTION, "reasons": REASONS[-1:]}]
 VARIANTS["digest/calm_line"] = [_CALM, {**_CALM, "expected": 0, "mean": None, "open_answers": []}]
 VARIANTS["digest/calm_names"] = [
-    {"youths": ["Sam", HOSTILE], "first": f, "count": 2} for f in (True, False)
+    {"youths": ["Sam", HOSTILE], "first": f, "last": not f, "count": 2} for f in (True, False)
 ]
 VARIANTS["digest/due"] = [
     {
         "items": [
-            {"type": "samenwerkingsgesprek", "placements": [{"youth": HOSTILE, "due": NOW}] * 2},
-            {"type": "kennismakingsgesprek", "placements": [{"youth": "Sam", "due": NOW}]},
+            {
+                "type": "samenwerkingsgesprek",
+                "placements": [{"youth": HOSTILE, "due": NOW}] * 2,
+                "more": 0,
+            },
+            {
+                "type": "kennismakingsgesprek",
+                "placements": [{"youth": "Sam", "due": NOW}],
+                "more": 7,
+            },
         ]
     }
 ]
