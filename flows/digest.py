@@ -14,7 +14,7 @@ from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
@@ -155,7 +155,7 @@ async def build(
     placements = list(await session.scalars(query.order_by(Placement.youth_name, Placement.id)))
     ids = [p.id for p in placements]
     members = await _members(session, ids, now)
-    results, statuses = await _results(session, ids, since)
+    results, statuses = await _results(session, ids, since, this_week)
     open_answers = await _open_answers(session, ids, this_week)
     requests = await _contact_requests(session, ids, this_week)
     upcoming = await _meetings(session, ids, now, zone)
@@ -391,7 +391,7 @@ async def _members(
 
 
 async def _results(
-    session: AsyncSession, placement_ids: list[int], since: dt.date
+    session: AsyncSession, placement_ids: list[int], since: dt.date, this_week: dt.date
 ) -> tuple[dict[int, list[WeekResult]], dict[tuple[int, int, dt.date], dict[str, object]]]:
     results: dict[int, list[WeekResult]] = defaultdict(list)
     statuses: dict[tuple[int, int, dt.date], dict[str, object]] = {}
@@ -408,9 +408,10 @@ async def _results(
         select(
             Checkin.placement_id,
             Checkin.person_id,
-            Checkin.role,
+            # As stored (text): no enum object per row.
+            type_coerce(Checkin.role, String),
             Checkin.period,
-            Checkin.status,
+            type_coerce(Checkin.status, String),
             Checkin.skip_reason,
             answered("samenwerken", Answer.score),
             answered("contact", Answer.value),
@@ -468,6 +469,8 @@ async def _results(
                 skip_reason=reason,
             )
         )
+        if week_start != this_week:
+            continue  # what each person did is shown for this week only
         statuses[(placement_id, person_id, week_start)] = {
             "status": status,
             "reason": reason,
