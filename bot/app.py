@@ -182,9 +182,6 @@ async def plan(application: AnyApplication) -> int:
     queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
     async with db.session() as session:
         queued += await meetings.plan(session, now, meeting_rules, rules)
-    queued += await in_pages(
-        db, lambda s, after: meetings.plan_route_due(s, now, meeting_rules, rules, after)
-    )
     async with db.session() as session:
         queued += await plan_weekly(
             session, services.renderer, now, services.route.signals, meeting_rules

@@ -1,5 +1,9 @@
-"""Render digests into Telegram messages (split on placement boundaries) and a chart image.
+"""Render digests into a few Telegram messages (with a details button per placement) and one chart.
 
+The layout: a header; the placements that need attention, each with its reasons and one suggested
+step; the calm ones one line each; route meetings still to plan, once, at the end. It fits in at
+most `MAX_MESSAGES` messages whatever the caseload: when the full layout does not fit, attention
+placements beyond the first become one line each, then calm ones a list of names.
 Whose digest is due and queueing it is route logic: flows/digest_plan.py.
 """
 
@@ -9,18 +13,30 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render import Renderer
-from flows import digest_plan
-from flows.digest import Digest
+from flows import buttons, digest_plan
+from flows.digest import Digest, Section
+from flows.digest_plan import RenderedDigest
+from flows.replies import Button
 from flows.settings import MeetingRules, SignalSettings
 
 TELEGRAM_LIMIT = 4096
+MAX_MESSAGES = 3  # text messages per digest, whatever the caseload (plus one chart)
+BUTTONS_PER_MESSAGE = 99  # Telegram allows 100 per keyboard
+BUTTONS_PER_ROW = 4
+NAMES_PER_PIECE = 60  # calm placements as a list of names: this many per splittable piece
+DUE_LISTED = 12  # placements named per route meeting still to plan; the rest counted
+CHART_PLACEMENTS = 6  # small multiples: 3 rows of 2
+CHART_SIZE = (8.0, 9.0)  # inches, whatever the number of placements
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -28,6 +44,57 @@ def telegram_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 units of the text after HTML parsing."""
     plain = html.unescape(_TAG.sub("", text))
     return len(plain.encode("utf-16-le")) // 2
+
+
+@dataclass
+class _Piece:
+    """A block of a message, never split. Pieces of one `group` (lines) follow each other on
+    the next line; anything else after a blank line."""
+
+    html: str
+    group: str | None = None
+    placements: list[tuple[int, str]] = field(default_factory=list)  # (id, youth) for buttons
+
+
+def render_messages(
+    renderer: Renderer,
+    language: str,
+    digest: Digest,
+    *,
+    brief: bool = False,
+    last_rounds: dict[int, dt.date] | None = None,
+) -> list[tuple[str, tuple[tuple[Button, ...], ...]]]:
+    """The digest as at most MAX_MESSAGES messages, each with the details buttons of its
+    placements (none in the brief overview: a behandelaar does not see the answers)."""
+    if brief:
+        pieces = _brief_pieces(renderer, language, digest, last_rounds or {})
+        return [(text, ()) for text, _ in _pack(pieces)]
+    attention = [s for s in digest.sections if s.needs_attention]
+    calm = [s for s in digest.sections if not s.needs_attention]
+    header = _Piece(renderer.render(language, "digest/header", digest.header))
+    full = [_section_piece(renderer, language, s) for s in attention]
+    short = [_attention_line(renderer, language, s) for s in attention]
+    lines = [_calm_piece(renderer, language, s) for s in calm]
+    names = _calm_names(renderer, language, calm)
+    due = _due_piece(renderer, language, digest.sections)
+    best: list[tuple[str, list[tuple[int, str]]]] = []
+    # The full layout first; then fewer full sections; then calm ones as names only.
+    for compact in (False, True):
+        for kept in range(len(full), -1, -1):
+            pieces = [header, *full[:kept], *short[kept:]]
+            pieces += names if compact else lines
+            pieces += due
+            best = _pack(pieces)
+            if len(best) <= MAX_MESSAGES:
+                return [(text, _keyboard(ids)) for text, ids in best]
+            if not compact and not calm:
+                break
+    # Thousands of placements: the first messages, and the rest on request (/overzicht).
+    more = renderer.render(language, "digest/more", {})
+    kept_messages = best[:MAX_MESSAGES]
+    last_text, last_ids = kept_messages[-1]
+    kept_messages[-1] = (_fit(last_text, more), last_ids)
+    return [(text, _keyboard(ids)) for text, ids in kept_messages]
 
 
 def render_parts(
@@ -38,27 +105,116 @@ def render_parts(
     brief: bool = False,
     last_rounds: dict[int, dt.date] | None = None,
 ) -> list[str]:
-    """Header and sections, packed into as few messages as fit (never split inside one)."""
-    parts = [renderer.render(language, "digest/header", digest.header)]
-    template = "digest/section_brief" if brief else "digest/section"
+    """The digest's message texts only (see `render_messages`)."""
+    messages = render_messages(renderer, language, digest, brief=brief, last_rounds=last_rounds)
+    return [text for text, _ in messages]
+
+
+def _section_piece(renderer: Renderer, language: str, section: Section) -> _Piece:
+    text = renderer.render(language, "digest/section", section.context)
+    if telegram_length(text) > TELEGRAM_LIMIT:
+        text = _shorten(text)
+    return _Piece(text, placements=[(section.placement_id, _youth(section))])
+
+
+def _attention_line(renderer: Renderer, language: str, section: Section) -> _Piece:
+    text = renderer.render(language, "digest/attention_line", section.context)
+    return _Piece(text, "attention", placements=[(section.placement_id, _youth(section))])
+
+
+def _calm_piece(renderer: Renderer, language: str, section: Section) -> _Piece:
+    text = renderer.render(language, "digest/calm_line", section.context)
+    return _Piece(text, "calm", placements=[(section.placement_id, _youth(section))])
+
+
+def _calm_names(renderer: Renderer, language: str, calm: list[Section]) -> list[_Piece]:
+    pieces = []
+    for start in range(0, len(calm), NAMES_PER_PIECE):
+        chunk = calm[start : start + NAMES_PER_PIECE]
+        context = {
+            "youths": [_youth(s) for s in chunk],
+            "first": start == 0,
+            "last": start + NAMES_PER_PIECE >= len(calm),
+            "count": len(calm),
+        }
+        pieces.append(_Piece(renderer.render(language, "digest/calm_names", context), "calm"))
+    return pieces
+
+
+def _due_piece(renderer: Renderer, language: str, sections: list[Section]) -> list[_Piece]:
+    """Route meetings to plan that are not overdue yet (overdue ones are a placement's reason)."""
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for section in sections:
+        due = section.context.get("due")
+        assert isinstance(due, list)
+        for item in due:
+            if not item["overdue"]:
+                by_type.setdefault(str(item["type"]), []).append(
+                    {"youth": _youth(section), "due": item["due"]}
+                )
+    if not by_type:
+        return []
+    items = [
+        {
+            "type": kind,
+            "placements": found[:DUE_LISTED],
+            "more": max(0, len(found) - DUE_LISTED),
+        }
+        for kind, found in by_type.items()
+    ]
+    return [_Piece(renderer.render(language, "digest/due", {"items": items}))]
+
+
+def _brief_pieces(
+    renderer: Renderer, language: str, digest: Digest, last_rounds: dict[int, dt.date]
+) -> list[_Piece]:
+    pieces = [_Piece(renderer.render(language, "digest/header", digest.header))]
     for section in digest.sections:
-        context = dict(section.context)
-        if brief:
-            context["last_round"] = (last_rounds or {}).get(section.placement_id)
-        parts.append(renderer.render(language, template, context))
-    messages: list[str] = []
-    current = ""
-    for part in parts:
-        candidate = f"{current}\n\n{part}" if current else part
+        context = {**section.context, "last_round": last_rounds.get(section.placement_id)}
+        pieces.append(_Piece(renderer.render(language, "digest/section_brief", context)))
+    return pieces
+
+
+def _youth(section: Section) -> str:
+    return str(section.context["youth"])
+
+
+def _pack(pieces: Sequence[_Piece]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Put pieces into as few messages as fit, never splitting one."""
+    messages: list[tuple[str, list[tuple[int, str]]]] = []
+    current, ids = "", list[tuple[int, str]]()
+    group: str | None = None
+    for piece in pieces:
+        joint = "\n" if piece.group is not None and piece.group == group else "\n\n"
+        group = piece.group
+        candidate = f"{current}{joint}{piece.html}" if current else piece.html
         if current and telegram_length(candidate) > TELEGRAM_LIMIT:
-            messages.append(current)
-            candidate = part
-        if telegram_length(candidate) > TELEGRAM_LIMIT:
-            candidate = _shorten(candidate)
+            messages.append((current, ids))
+            candidate, ids = piece.html, []
         current = candidate
+        ids = [*ids, *piece.placements]
     if current:
-        messages.append(current)
+        messages.append((current, ids))
     return messages
+
+
+def _keyboard(placements: list[tuple[int, str]]) -> tuple[tuple[Button, ...], ...]:
+    shown = [
+        buttons.DETAILS.button("details_for", {"youth": youth}, placement=placement_id)
+        for placement_id, youth in placements[:BUTTONS_PER_MESSAGE]
+    ]
+    return tuple(
+        tuple(shown[start : start + BUTTONS_PER_ROW])
+        for start in range(0, len(shown), BUTTONS_PER_ROW)
+    )
+
+
+def _fit(text: str, tail: str) -> str:
+    """The text with a last line added, cut at a line boundary when it would be too long."""
+    kept = text.split("\n")
+    while kept and telegram_length("\n".join([*kept, "", tail])) > TELEGRAM_LIMIT:
+        kept.pop()
+    return "\n".join([*kept, "", tail])
 
 
 def _shorten(text: str) -> str:
@@ -71,47 +227,97 @@ def _shorten(text: str) -> str:
     return "\n".join([*kept, "…"])
 
 
+def chart_sections(digest: Digest) -> tuple[list[Section], int]:
+    """The placements the chart shows (the first that need attention) and how many it leaves."""
+    charted = [s for s in digest.sections if s.chart is not None]
+    return charted[:CHART_PLACEMENTS], max(0, len(charted) - CHART_PLACEMENTS)
+
+
 def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None:
-    """A line chart per placement that needs attention: ouders and gezinshuisouders."""
-    charts = [s.chart for s in digest.sections if s.chart is not None]
-    if not charts:
+    """One image, fixed in size: per placement that needs attention (at most six), both sides'
+    collaboration per week on a 1-5 scale in words; skipped and unanswered weeks marked."""
+    shown, _ = chart_sections(digest)
+    if not shown:
         return None
     import matplotlib  # imported only when a chart is drawn (memory, start-up)
 
     matplotlib.use("Agg")
     from matplotlib import pyplot  # after choosing the non-GUI backend
+    from matplotlib.lines import Line2D
 
-    labels = {
-        "ouder": renderer.label(language, "chart_ouders"),
-        "gho": renderer.label(language, "chart_gezinshuisouders"),
-        "week": renderer.label(language, "chart_week"),
+    def label(name: str, **args: Any) -> str:
+        return renderer.label(language, name, args)
+
+    # Parents drawn wide underneath, house parents narrow on top: equal scores stay visible.
+    sides = {
+        "ouder": (label("chart_ouders"), "#1f6fb4", "o", 4.0, 9.0),
+        "gezinshuisouder": (label("chart_gezinshuisouders"), "#e07b00", "s", 1.6, 5.0),
     }
-    rows = len(charts)
-    figure, axes = pyplot.subplots(rows, 1, figsize=(6, 1.8 * rows + 0.6), squeeze=False)
+    scale = [label("chart_scale", n=n) for n in range(1, 6)]
+    columns = 2
+    rows = math.ceil(CHART_PLACEMENTS / columns)
+    figure, axes = pyplot.subplots(rows, columns, figsize=CHART_SIZE, squeeze=False)
     try:
-        for axis, (youth, ouder, gho) in zip(axes[:, 0], charts, strict=True):
-            weeks = list(range(-len(ouder) + 1, 1))
-            axis.plot(
-                weeks,
-                [v if v is not None else float("nan") for v in ouder],
-                marker="o",
-                label=labels["ouder"],
-            )
-            axis.plot(
-                weeks,
-                [v if v is not None else float("nan") for v in gho],
-                marker="s",
-                label=labels["gho"],
-            )
-            axis.set_title(youth, fontsize=10, loc="left")
-            axis.set_ylim(0.5, 5.5)
+        for index, axis in enumerate(axes.flat):
+            if index >= len(shown):
+                axis.set_visible(False)
+                continue
+            chart = shown[index].chart
+            assert chart is not None  # chart_sections keeps charted sections only
+            for offset, (side, (_, colour, marker, width, size)) in zip(
+                (-0.12, 0.12), sides.items(), strict=True
+            ):
+                marks = chart.weeks[side]
+                weeks = list(range(-len(marks) + 1, 1))
+                scores = [
+                    float(str(m["score"])) if m["score"] is not None else math.nan for m in marks
+                ]
+                axis.plot(
+                    weeks, scores, color=colour, marker=marker, linewidth=width, markersize=size
+                )
+                # No score: a mark on the floor of the plot, one kind per reason.
+                for week, mark in zip(weeks, marks, strict=True):
+                    if mark["mark"] == "skipped":
+                        axis.plot(week + offset, 0.35, marker="v", color=colour, markersize=7)
+                    elif mark["mark"] in ("missed", "open"):
+                        axis.plot(
+                            week + offset,
+                            0.35,
+                            marker="x",
+                            color=colour,
+                            markersize=7,
+                            markeredgewidth=2,
+                        )
+            axis.set_title(chart.youth, fontsize=11, loc="left", fontweight="bold")
+            axis.set_ylim(0.0, 5.5)
             axis.set_xlim(weeks[0] - 0.5, 0.5)
             axis.set_xticks(weeks, [str(-w) for w in weeks])
-            axis.set_yticks([1, 2, 3, 4, 5])
-            axis.set_xlabel(labels["week"], fontsize=8)
+            axis.set_yticks([1, 2, 3, 4, 5], scale)
+            axis.axhline(0.7, color="#999999", linewidth=0.6)
+            axis.tick_params(labelsize=8)
             axis.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=8, loc="lower left")
-        figure.tight_layout()
+            axis.set_xlabel(label("chart_week"), fontsize=8)
+        handles = [
+            Line2D([], [], color=colour, marker=marker, linewidth=width, label=name)
+            for name, colour, marker, width, _ in sides.values()
+        ]
+        handles += [
+            Line2D(
+                [], [], color="#555555", marker="v", linestyle="", label=label("chart_skipped")
+            ),
+            Line2D(
+                [],
+                [],
+                color="#555555",
+                marker="x",
+                markeredgewidth=2,
+                linestyle="",
+                label=label("chart_no_answer"),
+            ),
+        ]
+        # Below the plots, never over the data.
+        figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
+        figure.tight_layout(rect=(0, 0.08, 1, 1))
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
@@ -119,11 +325,12 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         pyplot.close(figure)
 
 
-def weekly_parts(
-    renderer: Renderer, language: str, digest: Digest
-) -> tuple[list[str], bytes | None]:
+def weekly_parts(renderer: Renderer, language: str, digest: Digest) -> RenderedDigest:
     """The weekly digest as Telegram messages and its chart (flows.digest_plan queues them)."""
-    return render_parts(renderer, language, digest), chart_png(renderer, language, digest)
+    _, more = chart_sections(digest)
+    return RenderedDigest(
+        render_messages(renderer, language, digest), chart_png(renderer, language, digest), more
+    )
 
 
 async def plan_weekly(

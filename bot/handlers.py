@@ -20,14 +20,15 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.delivery import deliver
-from bot.digest import chart_png, render_parts
+from bot.delivery import deliver, keyboard
+from bot.digest import chart_png, chart_sections, render_messages
 from bot.render import Renderer
 from flows import (
     account,
     buttons,
     checkins,
     contact,
+    digest_details,
     export,
     measurement,
     meetings,
@@ -206,13 +207,15 @@ async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = renderer.render(language, result.refusal or "common/error", {"youth": name})
         await context.bot.send_message(caller.chat_id, text)
         return
-    for text in render_parts(
+    for text, rows in render_messages(
         renderer, language, result.digest, brief=result.brief, last_rounds=result.last_rounds
     ):
-        await context.bot.send_message(caller.chat_id, text)
+        markup = keyboard(renderer, language, rows)
+        await context.bot.send_message(caller.chat_id, text, reply_markup=markup)
     png = None if result.brief else chart_png(renderer, language, result.digest)
     if png is not None:
-        caption = renderer.render(language, "digest/chart_caption", {})
+        _, more = chart_sections(result.digest)
+        caption = renderer.render(language, "digest/chart_caption", {"more": more})
         await context.bot.send_photo(caller.chat_id, png, caption=caption)
 
 
@@ -357,6 +360,11 @@ ROUTES: dict[buttons.Kind, Route] = {
     ),
     buttons.RSVP: lambda v, sv: (
         lambda s, c, now: meetings.rsvp(s, c, v["meeting"], v["answer"], now)
+    ),
+    buttons.DETAILS: lambda v, sv: (
+        lambda s, c, now: digest_details.show(
+            s, c, v["placement"], now, sv.route.signals, sv.meeting_rules
+        )
     ),
 }
 

@@ -275,3 +275,6 @@ MEETING_MOVE = kind("meeting_move", "mv", Id("meeting"))
 MEETING_CANCEL = kind("meeting_cancel", "mc", Id("meeting"))
 MEETING_CANCEL_YES = kind("meeting_cancel_yes", "mc", Id("meeting"), Word("y"))
 RSVP = kind("rsvp", "rs", Id("meeting"), Choice("answer", ("y", "n", "t")))
+
+# The digest (flows/digest_details.py): one placement's details, for its begeleider.
+DETAILS = kind("placement_details", "dd", Id("placement"))

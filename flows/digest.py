@@ -11,14 +11,16 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
+from flows.route import MEETING_TYPES
 from flows.schedule import monday_of
 from flows.settings import MeetingRules, SignalSettings
 from flows.signals import (
@@ -28,8 +30,6 @@ from flows.signals import (
     WeekResult,
     evaluate,
     order,
-    sparkline,
-    trend,
 )
 from storage.models import (
     Answer,
@@ -43,12 +43,47 @@ from storage.models import (
     Participant,
     Person,
     Placement,
+    Role,
     TelegramLink,
 )
 
 TREND_WEEKS = 8
 OPEN_ANSWER_SHOWN = 600  # longer answers are shortened in the digest (complete in the export)
 MEETINGS_AHEAD = dt.timedelta(days=14)
+SIDES = ("ouder", "gezinshuisouder")
+# A person's week without a check-in (before joining, or nothing asked yet).
+NO_CHECKIN: dict[str, object] = {
+    "status": "none",
+    "reason": None,
+    "contact": None,
+    "score": None,
+    "tension": None,
+}
+
+# The reasons of a placement, strongest first: the first one picks the suggested next step.
+STRENGTH: tuple[str, ...] = (
+    "contact_request",
+    "unreachable",
+    "drop",
+    "low_score",
+    "gap",
+    "tension",
+    "no_contact",
+    "silent",
+    "meeting_overdue",
+)
+# Reason -> the next step the digest suggests (words in messages/<lang>/digest/_step.j2).
+STEP_FOR: dict[str, str] = {
+    "contact_request": "call_back",
+    "unreachable": "reach_otherwise",
+    "drop": "discuss",
+    "low_score": "discuss",
+    "gap": "discuss",
+    "tension": "discuss_transition",
+    "no_contact": "restart_contact",
+    "silent": "ask_how",
+    "meeting_overdue": "plan_meeting",
+}
 _STATUS = {
     CheckinStatus.OPEN: "open",
     CheckinStatus.ANSWERED: "answered",
@@ -65,7 +100,15 @@ class Section:
     context: dict[str, object]
     stalling: bool
     needs_attention: bool
-    chart: tuple[str, list[float | None], list[float | None]] | None = None
+    chart: Chart | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What the chart draws of one placement: per side, a mark and a score per week."""
+
+    youth: str
+    weeks: dict[str, list[dict[str, object]]]
 
 
 @dataclass
@@ -93,6 +136,7 @@ async def build(
     signals: SignalSettings | None = None,
     meetings: MeetingRules | None = None,
     only_youth: str | None = None,
+    only_placement: int | None = None,
     weeks: int = TREND_WEEKS,
 ) -> Digest:
     """Gather and judge the placements of these staff members for the last full week."""
@@ -106,10 +150,12 @@ async def build(
     )
     if only_youth is not None:
         query = query.where(Placement.youth_name.ilike(only_youth))
+    if only_placement is not None:
+        query = query.where(Placement.id == only_placement)
     placements = list(await session.scalars(query.order_by(Placement.youth_name, Placement.id)))
     ids = [p.id for p in placements]
     members = await _members(session, ids, now)
-    results, statuses = await _results(session, ids, since)
+    results, statuses = await _results(session, ids, since, this_week)
     open_answers = await _open_answers(session, ids, this_week)
     requests = await _contact_requests(session, ids, this_week)
     upcoming = await _meetings(session, ids, now, zone)
@@ -142,51 +188,43 @@ async def build(
     answered = expected = 0
     for placement, weeks_data, assessment in assessed:
         names = {m.person_id: (m.name, m.role) for m in weeks_data.members}
-        drops = {(s.person_id, str(s.code)) for s in assessment.signals if s.code == "drop"}
         this = [r for r in weeks_data.results if r.week_start == this_week]
         expected += len(this)
         answered += sum(r.status == "answered" for r in this)
-        ouder = trend(weeks_data, "ouder", this_week, TREND_WEEKS)
-        gho = trend(weeks_data, "gezinshuisouder", this_week, TREND_WEEKS)
+        marks = {side: week_marks(weeks_data, side, this_week, TREND_WEEKS) for side in SIDES}
+        people = [
+            {
+                "name": name,
+                "role": role,
+                **statuses.get((placement.id, pid, this_week), NO_CHECKIN),
+                "paused": member.paused,
+                "reachable": member.reachable,
+            }
+            for member, pid in members.get(placement.id, [])
+            for name, role in [names[pid]]
+        ]
+        upcoming_here = upcoming.get(placement.id, [])
+        reasons = _reasons(assessment, names, requests.get(placement.id, []), due_by[placement.id])
         context: dict[str, object] = {
+            "placement_id": placement.id,
             "youth": placement.youth_name,
             "phase": str(placement.phase),
             "weeks_in_phase": max(0, (now - placement.phase_since).days // 7) + 1,
             "stalling": assessment.stalling,
             "attention": assessment.needs_attention,
-            "signals": [
-                {
-                    "code": s.code,
-                    "role": s.role,
-                    "facts": dict(s.facts),
-                    "name": names.get(s.person_id, ("", ""))[0] if s.person_id else None,
-                }
-                for s in assessment.signals
-                # A drop already says the score; do not say it twice for the same person.
-                if not (s.code == "low_score" and (s.person_id, "drop") in drops)
-            ],
-            "scores": {
-                "ouder": _mean(this, "ouder"),
-                "gezinshuisouder": _mean(this, "gezinshuisouder"),
-            },
-            "trend": {"ouder": sparkline(ouder), "gezinshuisouder": sparkline(gho)},
-            "people": [
-                {
-                    "name": name,
-                    "role": role,
-                    **statuses.get((placement.id, pid, this_week), {"status": "none"}),
-                    "paused": member.paused,
-                    "reachable": member.reachable,
-                }
-                for member, pid in members.get(placement.id, [])
-                for name, role in [names[pid]]
-            ],
+            "reasons": reasons,
+            "step": _step(reasons, upcoming_here),
+            "scores": {side: _mean(this, side) for side in SIDES},
+            "mean": _mean(this, None),
+            "answered": sum(r.status == "answered" for r in this),
+            "expected": len(this),
+            "weeks": marks,
+            "people": people,
             "open_answers": open_answers.get(placement.id, []),
-            "contact_requests": requests.get(placement.id, []),
-            "meetings": upcoming.get(placement.id, []),
+            "meetings": upcoming_here,
             "due": due_by[placement.id],
         }
-        chart = (placement.youth_name, ouder, gho) if assessment.needs_attention else None
+        chart = Chart(placement.youth_name, marks) if assessment.needs_attention else None
         sections.append(
             Section(placement.id, context, assessment.stalling, assessment.needs_attention, chart)
         )
@@ -202,8 +240,127 @@ async def build(
     return Digest(header, sections)
 
 
-def _mean(results: list[WeekResult], role: str) -> float | None:
-    scores = [r.collaboration for r in results if r.role == role and r.collaboration is not None]
+def week_marks(
+    weeks: PlacementWeeks, role: str, this_week: dt.date, n: int = TREND_WEEKS
+) -> list[dict[str, object]]:
+    """One side's last n weeks, oldest first: the mean score and what happened that week.
+
+    `mark` is "answered" (a score), "skipped", "missed" (closed without an answer), "open"
+    (still open) or "none" (no check-in that week, e.g. before joining or during a pause).
+    """
+    first = this_week - dt.timedelta(weeks=n - 1)
+    # One result per person and week (the later one wins), as the signals count them.
+    latest = {
+        (result.person_id, result.week_start): result
+        for result in weeks.results
+        if result.role == role and first <= result.week_start <= this_week
+    }
+    by_week: dict[dt.date, list[WeekResult]] = defaultdict(list)
+    for result in latest.values():
+        by_week[result.week_start].append(result)
+    found: list[dict[str, object]] = []
+    for ago in range(n - 1, -1, -1):
+        week = this_week - dt.timedelta(weeks=ago)
+        given = by_week.get(week, [])
+        statuses = {result.status for result in given}
+        score = _mean(given, None)
+        if score is not None:
+            mark = "answered"
+        elif "skipped" in statuses:
+            mark = "skipped"
+        elif "missed" in statuses or "answered" in statuses:
+            mark = "missed"
+        elif "open" in statuses:
+            mark = "open"
+        else:
+            mark = "none"
+        found.append({"week": week, "score": score, "mark": mark})
+    return found
+
+
+def _reasons(
+    assessment: Assessment,
+    names: dict[int, tuple[str, str]],
+    requests: list[dict[str, object]],
+    due: list[dict[str, object]],
+) -> list[dict[str, object]]:
+    """The signals as reasons, strongest first; one fact once (same fact, several people)."""
+    drops = {s.person_id for s in assessment.signals if s.code == "drop"}
+    reasons: dict[tuple[str, str], dict[str, object]] = {}
+    for signal in assessment.signals:
+        if signal.code == "low_score" and signal.person_id in drops:
+            continue  # a drop already says the score
+        facts = dict(signal.facts)
+        if signal.code == "contact_request":
+            people = [{"name": r["name"], "role": r["role"]} for r in requests]
+        elif signal.person_id is not None:
+            name, role = names.get(signal.person_id, ("", signal.role or ""))
+            people = [{"name": name, "role": role}]
+        else:
+            people = []
+        if signal.code == "meeting_overdue":
+            # All route meetings over time make one line.
+            when = next((d["due"] for d in due if d["type"] == facts["meeting"]), None)
+            facts = {"meetings": [{"type": facts["meeting"], "due": when}]}
+        # Several people with the same fact ("geen contact, 3 weken") make one line.
+        merge = signal.code in ("no_contact", "silent", "unreachable")
+        key = (signal.code, repr(sorted(facts.items())) if merge else str(len(reasons)))
+        if signal.code == "meeting_overdue":
+            key = (signal.code, "")
+            if key in reasons:
+                listed_facts = reasons[key]["facts"]
+                assert isinstance(listed_facts, dict)
+                listed_facts["meetings"].extend(facts["meetings"])
+                continue
+        if key in reasons:
+            listed = reasons[key]["people"]
+            assert isinstance(listed, list)
+            listed.extend(people)
+        else:
+            reasons[key] = {"code": signal.code, "people": people, "facts": facts}
+    rank = {code: index for index, code in enumerate(STRENGTH)}
+    return sorted(reasons.values(), key=lambda r: rank.get(str(r["code"]), len(rank)))
+
+
+def _step(
+    reasons: list[dict[str, object]], upcoming: list[dict[str, object]]
+) -> dict[str, object] | None:
+    """The one next step to suggest, from the strongest reason (None when all is calm)."""
+    if not reasons:
+        return None
+    strongest = reasons[0]
+    overdue = [
+        str(meeting["type"])
+        for reason in reasons
+        if reason["code"] == "meeting_overdue"
+        for meeting in reason["facts"]["meetings"]  # type: ignore[index]
+    ]
+    # A route meeting with both sides that is over time: the place to talk about it.
+    together = next(
+        (
+            kind
+            for kind in overdue
+            if kind in MEETING_TYPES
+            and {Role.OUDER, Role.GEZINSHUISOUDER} <= set(MEETING_TYPES[kind].roles)
+        ),
+        None,
+    )
+    return {
+        "code": STEP_FOR.get(str(strongest["code"]), "discuss"),
+        "people": strongest["people"],
+        "facts": strongest["facts"],
+        "meeting": upcoming[0] if upcoming else None,
+        "overdue": overdue,
+        "together": together,
+    }
+
+
+def _mean(results: list[WeekResult], role: str | None) -> float | None:
+    scores = [
+        r.collaboration
+        for r in results
+        if (role is None or r.role == role) and r.collaboration is not None
+    ]
     return round(fmean(scores), 1) if scores else None
 
 
@@ -234,17 +391,45 @@ async def _members(
 
 
 async def _results(
-    session: AsyncSession, placement_ids: list[int], since: dt.date
+    session: AsyncSession, placement_ids: list[int], since: dt.date, this_week: dt.date
 ) -> tuple[dict[int, list[WeekResult]], dict[tuple[int, int, dt.date], dict[str, object]]]:
     results: dict[int, list[WeekResult]] = defaultdict(list)
     statuses: dict[tuple[int, int, dt.date], dict[str, object]] = {}
     if not placement_ids:
         return results, statuses
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
-    # Plain columns, no ORM objects: these two read most of the rows of a digest, and with a
-    # long history making an object per row was most of a digest's time.
-    checkins = await session.execute(
+
+    def answered(question: str, column: Any) -> Any:
+        return func.max(case((Answer.question_id == question, column)))
+
+    # One row per check-in with the three answers the signals read, as plain columns: this
+    # reads most of a digest's rows, and fewer rows and no ORM objects keep a long history cheap.
+    rows = await session.execute(
         select(
+            Checkin.placement_id,
+            Checkin.person_id,
+            # As stored (text): no enum object per row.
+            type_coerce(Checkin.role, String),
+            Checkin.period,
+            type_coerce(Checkin.status, String),
+            Checkin.skip_reason,
+            answered("samenwerken", Answer.score),
+            answered("contact", Answer.value),
+            answered("spanning", Answer.score),
+            answered("spanning", Answer.value),
+        )
+        .outerjoin(
+            Answer,
+            (Answer.checkin_id == Checkin.id)
+            & Answer.question_id.in_(["samenwerken", "contact", "spanning"]),
+        )
+        .where(
+            Checkin.placement_id.in_(placement_ids),
+            Checkin.kind == CheckinKind.WEEKLY,
+            Checkin.due_at >= start,
+            Checkin.status != CheckinStatus.CANCELLED,
+        )
+        .group_by(
             Checkin.id,
             Checkin.placement_id,
             Checkin.person_id,
@@ -252,47 +437,46 @@ async def _results(
             Checkin.period,
             Checkin.status,
             Checkin.skip_reason,
-        ).where(
-            Checkin.placement_id.in_(placement_ids),
-            Checkin.kind == CheckinKind.WEEKLY,
-            Checkin.due_at >= start,
-            Checkin.status != CheckinStatus.CANCELLED,
         )
     )
-    answers: dict[int, dict[str, tuple[str | None, int | None]]] = defaultdict(dict)
-    for checkin_id, question_id, value, score in await session.execute(
-        select(Answer.checkin_id, Answer.question_id, Answer.value, Answer.score)
-        .join(Checkin, Checkin.id == Answer.checkin_id)
-        .where(
-            Checkin.placement_id.in_(placement_ids),
-            Checkin.kind == CheckinKind.WEEKLY,
-            Checkin.due_at >= start,
-            Answer.question_id.in_(["samenwerken", "contact", "spanning"]),
-        )
-    ):
-        answers[checkin_id][question_id] = (value, score)
-    for checkin_id, placement_id, person_id, role, period, checkin_status, reason in checkins:
-        year, week = period.split("-W")
-        week_start = dt.date.fromisocalendar(int(year), int(week), 1)
-        given = answers.get(checkin_id, {})
+    mondays: dict[str, dt.date] = {}
+    for (
+        placement_id,
+        person_id,
+        role,
+        period,
+        checkin_status,
+        reason,
+        score,
+        contact,
+        tension,
+        tension_value,
+    ) in rows:
+        week_start = mondays.get(period)
+        if week_start is None:
+            year, week = period.split("-W")
+            week_start = mondays[period] = dt.date.fromisocalendar(int(year), int(week), 1)
         status = _STATUS.get(checkin_status, "open")
-        contact = given["contact"][0] if "contact" in given else None
         results[placement_id].append(
             WeekResult(
                 person_id=person_id,
                 role=str(role),
                 week_start=week_start,
                 status=status,
-                collaboration=given["samenwerken"][1] if "samenwerken" in given else None,
+                collaboration=score,
                 contact=contact,
-                tension=given["spanning"][1] if "spanning" in given else None,
+                tension=tension,
                 skip_reason=reason,
             )
         )
+        if week_start != this_week:
+            continue  # what each person did is shown for this week only
         statuses[(placement_id, person_id, week_start)] = {
             "status": status,
             "reason": reason,
             "contact": contact,
+            "score": score,
+            "tension": tension_value,
         }
     return results, statuses
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,13 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import digest as digests
 from flows.digest import Digest
 from flows.outbox import enqueue
-from flows.replies import Say
+from flows.replies import Button, Say
 from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
 from flows.settings import MeetingRules, SignalSettings
 from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
 
-# (language, digest) -> the messages' texts (HTML) and the chart as PNG bytes, if any.
-RenderDigest = Callable[[str, Digest], tuple[list[str], bytes | None]]
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """A digest as messages (HTML and its buttons), the chart as PNG, and how many placements
+    that need attention the chart leaves out."""
+
+    messages: list[tuple[str, tuple[tuple[Button, ...], ...]]]
+    png: bytes | None
+    chart_more: int = 0
+
+
+# (language, digest) -> the rendered digest.
+RenderDigest = Callable[[str, Digest], RenderedDigest]
 
 
 async def plan_weekly(
@@ -62,13 +74,13 @@ async def plan_weekly(
         if not digest.sections:
             continue
         await digests.log_view(session, person, "weekly_digest", digest.placement_ids, now)
-        texts, png = render(link.language, digest)
-        for index, text in enumerate(texts):
-            queued += await _enqueue_part(
-                session, person.id, week, str(index), Say("digest/part", {"html": text}), now
-            )
-        if png is not None:
-            say = Say("digest/chart_caption", {"photo": base64.b64encode(png).decode()})
+        rendered = render(link.language, digest)
+        for index, (text, keyboard) in enumerate(rendered.messages):
+            say = Say("digest/part", {"html": text}, buttons=keyboard)
+            queued += await _enqueue_part(session, person.id, week, str(index), say, now)
+        if rendered.png is not None:
+            photo = base64.b64encode(rendered.png).decode()
+            say = Say("digest/chart_caption", {"photo": photo, "more": rendered.chart_more})
             queued += await _enqueue_part(session, person.id, week, "chart", say, now)
     return queued
 

@@ -298,6 +298,8 @@ LABEL_ARGS: dict[str, Any] = {
     "n": 3,
     "time": "19:00",
     "zone": "Europe/Amsterdam",
+    "people": [{"name": HOSTILE, "role": "ouder"}, {"name": "Kees", "role": "gezinshuisouder"}],
+    "reason": "liever_niet",
 }
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {
     "phase": {"name": "evaluatiefase"},
@@ -356,7 +358,6 @@ for _name in (
     "meeting/reminder",
     "meeting/rsvp_thanks",
     "meeting/rsvp_notice",
-    "meeting/route_due",
     "meeting/list",
     "meeting/planned",
 ):
@@ -369,40 +370,87 @@ for _name in (
         )
     ]
 
-SIGNALS = [
-    {"code": "low_score", "role": "ouder", "name": "Olga", "facts": {"score": 2}},
-    {"code": "drop", "role": "ouder", "name": "Olga", "facts": {"score": 2, "mean": 4.25}},
+REASONS = [
     {
-        "code": "gap",
-        "role": None,
-        "name": None,
-        "facts": {"ouder": 2.0, "gezinshuisouder": 4.5, "gap": 2.5},
+        "code": "contact_request",
+        "people": [{"name": HOSTILE, "role": "ouder"}],
+        "facts": {"count": 2},
     },
-    {"code": "no_contact", "role": "ouder", "name": HOSTILE, "facts": {"weeks": 3}},
-    {"code": "silent", "role": "ouder", "name": "Olga", "facts": {"weeks": 2}},
-    {"code": "unreachable", "role": "gezinshuisouder", "name": "Kees", "facts": {}},
+    {"code": "unreachable", "people": [{"name": "Kees", "role": "gezinshuisouder"}], "facts": {}},
     {
-        "code": "tension",
-        "role": "gezinshuisouder",
-        "name": None,
-        "facts": {"weeks": 2, "window": 4},
+        "code": "drop",
+        "people": [{"name": "Olga", "role": "ouder"}],
+        "facts": {"score": 2, "mean": 4.25},
     },
+    {"code": "low_score", "people": [{"name": "Olga", "role": "ouder"}], "facts": {"score": 2}},
+    {"code": "gap", "people": [], "facts": {"ouder": 2.0, "gezinshuisouder": 4.5, "gap": 2.5}},
+    {"code": "tension", "people": [], "facts": {"weeks": 2, "window": 4}},
+    {
+        "code": "no_contact",
+        "people": [
+            {"name": "Olga", "role": "ouder"},
+            {"name": HOSTILE, "role": "gezinshuisouder"},
+        ],
+        "facts": {"weeks": 3},
+    },
+    {"code": "silent", "people": [{"name": "Olga", "role": "ouder"}], "facts": {"weeks": 2}},
     {
         "code": "meeting_overdue",
-        "role": None,
-        "name": None,
-        "facts": {"meeting": "samenwerkingsgesprek"},
+        "people": [],
+        "facts": {
+            "meetings": [
+                {"type": "samenwerkingsgesprek", "due": dt.date(2026, 3, 9)},
+                {"type": "begeleidingsgesprek_ouders", "due": dt.date(2026, 3, 9)},
+                {"type": "kennismakingsgesprek", "due": dt.date(2026, 3, 2)},
+            ]
+        },
     },
-    {"code": "contact_request", "role": None, "name": None, "facts": {"count": 2}},
+]
+UPCOMING = [
+    {
+        "type": "samenwerkingsgesprek",
+        "at": MEETING_AT,
+        "rsvps": [
+            {"name": "Olga", "role": "ouder", "rsvp": r} for r in ("yes", "no", "other_time", None)
+        ],
+    }
+]
+STEP = {
+    "code": "discuss",
+    "people": [{"name": HOSTILE, "role": "ouder"}],
+    "facts": {},
+    "meeting": None,
+    "overdue": [],
+    "together": None,
+}
+MARKS = [
+    {"week": dt.date(2026, 3, 9), "score": score, "mark": mark}
+    for score, mark in (
+        (None, "none"),
+        (4.0, "answered"),
+        (3.5, "answered"),
+        (None, "skipped"),
+        (None, "missed"),
+        (None, "open"),
+        (5.0, "answered"),
+        (2.0, "answered"),
+    )
 ]
 SECTION = {
     **BASE,
+    "placement_id": 7,
+    "week": dt.date(2026, 3, 9),
+    "week_end": dt.date(2026, 3, 15),
     "weeks_in_phase": 5,
     "stalling": True,
     "attention": True,
-    "signals": SIGNALS,
+    "reasons": REASONS,
+    "step": STEP,
     "scores": {"ouder": 2.0, "gezinshuisouder": None},
-    "trend": {"ouder": "▆▆▅▃", "gezinshuisouder": "····"},
+    "mean": 3.25,
+    "answered": 1,
+    "expected": 2,
+    "weeks": {"ouder": MARKS, "gezinshuisouder": MARKS[:2]},
     "people": [
         {
             "name": "Olga",
@@ -410,32 +458,25 @@ SECTION = {
             "status": s,
             "reason": r,
             "contact": c,
+            "score": score,
+            "tension": t,
             "paused": p,
             "reachable": reach,
         }
-        for s, r, c, p, reach in (
-            ("answered", None, "gesproken", False, True),
-            ("answered", None, "app", False, True),
-            ("answered", None, "geen", False, True),
-            ("skipped", "druk", None, False, True),
-            ("missed", None, None, False, True),
-            ("open", None, None, False, True),
-            ("none", None, None, True, True),
-            ("none", None, None, False, False),
+        for s, r, c, score, t, p, reach in (
+            ("answered", None, "gesproken", 4, "beetje", False, True),
+            ("answered", None, "app", 2, None, False, True),
+            ("answered", None, "geen", None, "ja", False, True),
+            ("skipped", "druk", None, None, None, False, True),
+            ("skipped", "liever_niet", None, None, None, False, True),
+            ("missed", None, None, None, None, False, True),
+            ("open", None, None, None, None, False, True),
+            ("none", None, None, None, None, True, True),
+            ("none", None, None, None, None, False, False),
         )
     ],
     "open_answers": [{"name": "Olga", "role": "ouder", "text": HOSTILE, "shortened": True}],
-    "contact_requests": [{"name": "Olga", "role": "ouder", "at": NOW}],
-    "meetings": [
-        {
-            "type": "samenwerkingsgesprek",
-            "at": MEETING_AT,
-            "rsvps": [
-                {"name": "Olga", "role": "ouder", "rsvp": r}
-                for r in ("yes", "no", "other_time", None)
-            ],
-        }
-    ],
+    "meetings": UPCOMING,
     "due": [
         {"type": "kennismakingsgesprek", "due": dt.date(2026, 3, 20), "overdue": o}
         for o in (True, False)
@@ -452,18 +493,62 @@ BASE.update(
         "answered": 4,
         "expected": 6,
         "html": "<b>x</b>",
-        "s": SIGNALS[0],
+        "more": 3,
     }
 )
+_CALM = {**SECTION, "stalling": False, "attention": False, "reasons": [], "step": None}
 VARIANTS["digest/section"] = [
     SECTION,
-    {**SECTION, "stalling": False, "people": []},
-    {**SECTION, "stalling": False, "attention": False},
+    {**SECTION, "stalling": False, "open_answers": []},
+    *(
+        {**SECTION, "stalling": st, "reasons": REASONS[:1], "step": {**STEP, "code": c, **x}}
+        for st, c, x in (
+            (False, "call_back", {}),
+            (False, "reach_otherwise", {}),
+            (False, "discuss", {"meeting": UPCOMING[0]}),
+            (False, "discuss", {"together": "samenwerkingsgesprek"}),
+            (False, "discuss", {}),
+            (True, "discuss", {}),
+            (False, "discuss_transition", {}),
+            (False, "restart_contact", {}),
+            (False, "ask_how", {}),
+            (False, "plan_meeting", {}),
+            (False, "plan_meeting", {"overdue": ["samenwerkingsgesprek", "intervisie"]}),
+        )
+    ),
 ]
-VARIANTS["digest/section_brief"] = [SECTION, {**SECTION, "last_round": None}]
-VARIANTS["digest/_signal"] = [{**SECTION, "s": s} for s in SIGNALS]
+VARIANTS["digest/attention_line"] = [SECTION, {**SECTION, "reasons": REASONS[-1:]}]
+VARIANTS["digest/calm_line"] = [_CALM, {**_CALM, "expected": 0, "mean": None, "open_answers": []}]
+VARIANTS["digest/calm_names"] = [
+    {"youths": ["Sam", HOSTILE], "first": f, "last": not f, "count": 2} for f in (True, False)
+]
+VARIANTS["digest/due"] = [
+    {
+        "items": [
+            {
+                "type": "samenwerkingsgesprek",
+                "placements": [{"youth": HOSTILE, "due": NOW}] * 2,
+                "more": 0,
+            },
+            {
+                "type": "kennismakingsgesprek",
+                "placements": [{"youth": "Sam", "due": NOW}],
+                "more": 7,
+            },
+        ]
+    }
+]
+VARIANTS["digest/details"] = [
+    SECTION,
+    {**_CALM, "people": [], "open_answers": [], "meetings": [], "due": []},
+]
+VARIANTS["digest/section_brief"] = [SECTION, {**_CALM, "last_round": None}]
+VARIANTS["digest/_reason"] = [{**SECTION, "r": r} for r in REASONS]
+VARIANTS["digest/_step"] = VARIANTS["digest/section"]
+VARIANTS["digest/chart_caption"] = [{**BASE, "more": m} for m in (0, 4)]
 VARIANTS["digest/header"] = [
-    {**BASE, "stalling": s, "placements": n, "attention": n} for s, n in ((0, 1), (2, 5))
+    {**BASE, "stalling": s, "placements": n, "attention": a}
+    for s, n, a in ((0, 1, 1), (2, 5, 3), (0, 4, 0))
 ]
 
 BASE["items"] = [
@@ -471,7 +556,6 @@ BASE["items"] = [
     for o in (True, False)
 ]
 BASE["more"] = 0
-VARIANTS["meeting/route_due"] = [BASE, {**BASE, "items": BASE["items"][:1], "more": 12}]
 
 BASE["rows"] = [
     {"dimension": d, "ouder": o, "gezinshuisouder": g, "gap": gap}

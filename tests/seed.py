@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from itertools import count
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 
 from storage.db import Database
 from storage.models import (
@@ -22,6 +22,7 @@ from storage.models import (
     Checkin,
     CheckinKind,
     CheckinStatus,
+    ContactRequest,
     Organisation,
     Participant,
     Person,
@@ -203,3 +204,90 @@ def _week(
         ("contact", "gesproken", None),
         ("samenwerken", str(score), score),
     ]
+
+
+# A caseload of twenty, as a begeleider has it: three stall, one is silent, one cannot be
+# reached, one is new, the rest are calm (one skipped a week, one wrote something).
+CASELOAD = (
+    "calm", "stalling", "calm", "calm", "silent", "calm", "calm", "stalling", "calm", "calm",
+    "blocked", "calm", "calm", "calm", "stalling", "calm", "calm", "new", "calm", "calm",
+)  # fmt: skip
+CASELOAD_YOUTHS = (
+    "Sam", "Noor", "Lars", "Yara", "Daan", "Lina", "Milan", "Zoë", "Finn", "Eva",
+    "Jesse", "Amira", "Bo", "Sem", "Tess", "Mees", "Liv", "Ravi", "Fenna", "Gijs",
+)  # fmt: skip
+CASELOAD_NAMES = (
+    "Olga", "Piet", "Fatma", "Ruud", "Anouk", "Said", "Wendy", "Karin", "Hans", "Esra",
+    "Marco", "Sanne", "Ilse", "Youssef", "Petra", "Rob", "Naima", "Dirk", "Lotte", "Gert",
+    "Kees", "Mia", "Joost", "Ineke", "Bram", "Nadia", "Henk", "Tineke", "Wim", "Ayla",
+    "Jan", "Marloes", "Ahmed", "Els", "Ria", "Theo", "Greet", "Koen", "Miriam", "Frank",
+)  # fmt: skip
+
+
+async def seed_caseload(db: Database, *, now: dt.datetime, weeks: int = 8) -> Seeded:
+    """Twenty placements with distinct names and a realistic spread of route meetings."""
+    seeded = await seed(db, now=now, placements=len(CASELOAD), weeks=weeks, patterns=CASELOAD)
+    this_week = monday(now.date()) - dt.timedelta(days=7)
+    sunday = dt.datetime.combine(this_week + dt.timedelta(days=6), dt.time(18), tzinfo=dt.UTC)
+    async with db.session() as session:
+        placements = list(await session.scalars(select(Placement).order_by(Placement.id)))
+        for index, placement in enumerate(placements):
+            placement.youth_name = CASELOAD_YOUTHS[index]
+            if CASELOAD[index] != "new":
+                # Most started their phase six weeks ago: no route meeting due yet. Two are
+                # due within the warning weeks, one stalling placement's meeting is overdue.
+                ago = {2: 10, 11: 11, 14: 13}.get(index, 6)
+                placement.phase_since = now - dt.timedelta(weeks=ago)
+        people = await session.execute(
+            select(Participant.role, Participant.placement_id, Person)
+            .join(Person, Person.id == Participant.person_id)
+            .order_by(Participant.id)
+        )
+        order = [p.id for p in placements]
+        for role, placement_id, person in people:
+            side = 0 if role == Role.OUDER else len(CASELOAD)
+            person.first_name = CASELOAD_NAMES[side + order.index(placement_id)]
+        stalling = seeded.placements["stalling"]
+        members = {
+            (p.placement_id, str(p.role)): p
+            for p in await session.scalars(select(Participant).order_by(Participant.id))
+        }
+        # One parent asked for contact; one wrote in the open question; one skipped.
+        asking = members[(stalling[0], "ouder")]
+        session.add(
+            ContactRequest(
+                placement_id=stalling[0],
+                person_id=asking.person_id,
+                role=Role.OUDER,
+                created_at=sunday + dt.timedelta(hours=1),
+            )
+        )
+        writer = members[(stalling[1], "gezinshuisouder")]
+        checkin = await session.scalar(
+            select(Checkin).where(Checkin.person_id == writer.person_id, Checkin.due_at == sunday)
+        )
+        assert checkin is not None
+        session.add(
+            Answer(
+                checkin_id=checkin.id,
+                placement_id=stalling[1],
+                person_id=writer.person_id,
+                role=Role.GEZINSHUISOUDER,
+                question_id="open",
+                text='Het bezoek op woensdag ging niet door. Zoë vroeg "komt mama nog?" <3',
+                answered_at=sunday + dt.timedelta(minutes=8),
+            )
+        )
+        calm_id = placements[5].id
+        skipper = members[(calm_id, "ouder")]
+        await session.execute(
+            update(Checkin)
+            .where(Checkin.person_id == skipper.person_id, Checkin.due_at == sunday)
+            .values(status=CheckinStatus.SKIPPED, skip_reason="liever_niet")
+        )
+        await session.execute(
+            delete(Answer).where(
+                Answer.person_id == skipper.person_id, Answer.answered_at > sunday
+            )
+        )
+    return seeded

@@ -14,7 +14,7 @@ from flows.meetings.chat import begin, press, typed
 from flows.meetings.manage import ask_cancel, ask_move, cancel, rsvp, upcoming
 from flows.meetings.notices import FLOW, meeting_details
 from flows.meetings.places import is_address
-from flows.meetings.reminders import DueMeeting, due_route_meetings, plan, plan_route_due
+from flows.meetings.reminders import DueMeeting, due_route_meetings, plan
 
 __all__ = [
     "FLOW",
@@ -27,7 +27,6 @@ __all__ = [
     "is_address",
     "meeting_details",
     "plan",
-    "plan_route_due",
     "press",
     "rsvp",
     "typed",

@@ -8,7 +8,6 @@ is the route's (flows/route.py); when a reminder goes out is `MeetingRules` (flo
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -16,19 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.checkins import is_paused
-from flows.guards import is_open
 from flows.measurement import start_round
 from flows.meetings.notices import meeting_details, rsvp_buttons
 from flows.outbox import enqueue
-from flows.people import (
-    staff_link,
-)
-from flows.planning import Page, page_of
 from flows.replies import Say
 from flows.route import MEETING_TYPES, MONITORING
 from flows.schedule import at_local, local_date, out_of_quiet_hours
 from flows.settings import CheckinRules, MeetingRules
-from storage.db import dialect_insert
 from storage.models import (
     MeasurementRound,
     Meeting,
@@ -36,18 +29,14 @@ from storage.models import (
     MeetingStatus,
     Person,
     Placement,
-    RouteReminder,
     TelegramLink,
 )
-
-ROUTE_DUE_LISTED = 15  # one message stays short; the digest lists them all
-BEGELEIDERS_PER_PAGE = 50  # with all their placements: about a thousand
 
 
 async def plan(
     session: AsyncSession, now: dt.datetime, rules: MeetingRules, checkin_rules: CheckinRules
 ) -> int:
-    """Meeting reminders and questionnaires (route meetings: `plan_route_due`, in pages)."""
+    """Meeting reminders and questionnaires (route meetings due: in the weekly digest)."""
     queued = await _plan_reminders(session, now, rules, checkin_rules)
     await _plan_questionnaires(session, now, rules)
     return queued
@@ -158,98 +147,6 @@ async def due_route_meetings(
             if due - now <= rules.route_warning:
                 found.append(DueMeeting(placement.id, kind.code, due))
     return found
-
-
-async def plan_route_due(
-    session: AsyncSession,
-    now: dt.datetime,
-    rules: MeetingRules,
-    checkin_rules: CheckinRules,
-    after: int = 0,
-    size: int = BEGELEIDERS_PER_PAGE,
-) -> Page:
-    """Remind each begeleider, in one message, of route meetings newly due and not planned.
-
-    A page is a number of begeleiders with all their open placements, so each gets one message.
-    """
-    begeleiders = [
-        staff_id
-        for staff_id in await session.scalars(
-            select(Placement.begeleider_id)
-            .where(is_open(), Placement.begeleider_id > after)
-            .distinct()
-            .order_by(Placement.begeleider_id)
-            .limit(size)
-        )
-        if staff_id is not None
-    ]
-    placements = list(
-        await session.scalars(
-            select(Placement).where(is_open(), Placement.begeleider_id.in_(begeleiders))
-        )
-    )
-    by_id = {p.id: p for p in placements}
-    due = await due_route_meetings(session, placements, now, rules)
-    reminded = {
-        tuple(row)
-        for row in (
-            await session.execute(
-                select(
-                    RouteReminder.placement_id, RouteReminder.type, RouteReminder.due_date
-                ).where(RouteReminder.placement_id.in_({d.placement_id for d in due}))
-            )
-        ).all()
-    }
-    fresh: dict[int, list[DueMeeting]] = defaultdict(list)
-    insert = dialect_insert(session)
-    for item in due:
-        if (item.placement_id, item.type, item.due.date()) in reminded:
-            continue  # told before (the usual case, every beat until it is planned)
-        added = await session.scalar(
-            insert(RouteReminder)
-            .values(
-                placement_id=item.placement_id,
-                type=item.type,
-                due_date=item.due.date(),
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["placement_id", "type", "due_date"])
-            .returning(RouteReminder.id)
-        )
-        staff_id = by_id[item.placement_id].begeleider_id
-        if added is not None and staff_id is not None:
-            fresh[staff_id].append(item)
-    queued = 0
-    for staff_id, items in fresh.items():
-        link = await staff_link(session, staff_id)
-        if link is None:
-            continue
-        ordered = sorted(items, key=lambda d: (d.due, by_id[d.placement_id].youth_name))
-        say = Say(
-            "meeting/route_due",
-            {
-                "items": [
-                    {
-                        "type": d.type,
-                        "youth": by_id[d.placement_id].youth_name,
-                        "due": local_date(d.due, link.time_zone),
-                        "overdue": d.due < now,
-                    }
-                    for d in ordered[:ROUTE_DUE_LISTED]
-                ],
-                "more": max(0, len(ordered) - ROUTE_DUE_LISTED),
-            },
-        )
-        queued += await enqueue(
-            session,
-            key=f"route_due:{staff_id}:{now.isoformat()}",  # per staff role: one per page
-            person_id=link.person_id,
-            kind="route_due",
-            say=say,
-            due_at=out_of_quiet_hours(now, link.time_zone, checkin_rules.quiet),
-            now=now,
-        )
-    return page_of(begeleiders, size, queued)
 
 
 async def _plan_questionnaires(

@@ -146,7 +146,9 @@ async def test_mijngegevens_shows_contact_requests_meetings_and_who_looked(
     await bea.click("📅 Plannen")
     await olga.click("✅ Ik kom")
     await olga.send("/contact")
-    await bea.send("/overzicht")
+    overview = await bea.send("/overzicht")
+    [details] = await bea.click("🔎 Sam", overview[0])
+    assert "Olga (ouder)" in details.text
 
     [reply] = await olga.send("/mijngegevens")
     assert reply.document is not None
@@ -159,7 +161,11 @@ async def test_mijngegevens_shows_contact_requests_meetings_and_who_looked(
         "  Jouw antwoord: ik kom (op 2 maart 2026)"
     ) in content
     viewed = content.split("WIE JOUW GEGEVENS BEKEKEN HEEFT (logboek)\n")[1].split("\n\n")[0]
-    assert viewed.endswith("UTC: Bea (person 1), overzicht bekeken (/overzicht) (Sam)")
+    first, second = viewed.split("\n")
+    assert first.endswith("UTC: Bea (person 1), overzicht bekeken (/overzicht) (Sam)")
+    assert second.endswith(
+        "UTC: Bea (person 1), details van een plaatsing bekeken (weekoverzicht) (Sam)"
+    )
     assert "WAT JIJ BEKEKEN HEBT (logboek)\n- niets" in content
 
     # Kees sees the same view of the placement, but not Olga's contact request or answer.

@@ -160,6 +160,20 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await p.twice(bea, buttons.MEETING_CANCEL)
     await p.twice(bea, buttons.MEETING_CANCEL_YES)
 
+    # The details under the overview: each press shows them again and is a view of its own in
+    # the access log; nothing else changes and the overview is not edited.
+    await bea.send("/overzicht")
+    before = await snapshot(db)
+    calls = len(sandbox.calls)
+    await p.twice(bea, buttons.DETAILS, repeats=True)
+    await p._answered()
+    after = await snapshot(db)
+    assert len(after["access_log"]) == len(before["access_log"]) + 2
+    assert {t: r for t, r in after.items() if t != "access_log"} == {
+        t: r for t, r in before.items() if t != "access_log"
+    }
+    assert [c.method for c in sandbox.calls[calls:] if c.method in EDITS] == []
+
     # The next phase, and the questionnaire.
     await bea.send("/fase")
     await p.twice(bea, buttons.PHASE_FOR)

@@ -182,18 +182,23 @@ async def test_no_reminder_for_a_meeting_that_has_started(
     assert not any(m.text.startswith("⏰") for m in olga.bot_messages)
 
 
-async def test_a_due_route_meeting_reminds_the_begeleider_once(
+async def test_a_due_route_meeting_is_told_once_a_week_in_the_digest_only(
     app: AnyApplication, team: tuple[ChatPerson, ...], db: Database, clock: FakeClock
 ) -> None:
-    bea, _, _, _ = team
-    await at(app, clock, clock.now())
-    [due] = [m.text for m in bea.bot_messages if m.text.startswith("📋")]
-    assert "Deze afspraken horen bij de route en staan nog niet gepland" in due
-    assert "• Sam: kennismakingsgesprek, vóór 23 maart 2026" in due
-    assert "• Sam: kennismaking met de ouders, vóór 23 maart 2026" in due
-    for days in (1, 2, 7):
+    bea, _, _, ben = team
+    for days in (0, 1, 2, 7):
         await at(app, clock, dt.datetime(2026, 3, 2, 9, tzinfo=UTC) + dt.timedelta(days=days))
-    assert len([m for m in bea.bot_messages if m.text.startswith("📋")]) == 1
+    # No separate message: the begeleider reads route meetings in the Monday digests.
+    due = [m.text for m in bea.bot_messages if "Nog te plannen" in m.text]
+    assert len(due) == 2
+    assert all(text.startswith("Weekoverzicht") for text in due)
+    digest = due[-1]
+    assert "📋 Nog te plannen (route, met /afspraak)" in digest
+    assert "• Kennismakingsgesprek: Sam (vóór 23/3)" in digest
+    assert "• Kennismaking met de ouders: Sam (vóór 23/3)" in digest
+    assert digest.count("Kennismakingsgesprek") == 1  # each fact once
+    # The behandelaar gets no digest and no route reminders (they use /overzicht).
+    assert not any("Nog te plannen" in m.text for m in ben.bot_messages)
 
 
 async def test_a_monitoring_meeting_sends_the_questionnaire_a_week_ahead(
