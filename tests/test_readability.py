@@ -131,7 +131,6 @@ READERS: dict[str, dict[str, str]] = {
         "planned": "p",
         "planned_ok": "s",
         "reminder": "p",
-        "route_due": "s",
         "rsvp_notice": "s",
         "rsvp_thanks": "p",
         "use_buttons": "s",
