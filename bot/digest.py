@@ -35,8 +35,11 @@ BUTTONS_PER_MESSAGE = 99  # Telegram allows 100 per keyboard
 BUTTONS_PER_ROW = 4
 NAMES_PER_PIECE = 60  # calm placements as a list of names: this many per splittable piece
 DUE_LISTED = 12  # placements named per route meeting still to plan; the rest counted
-CHART_PLACEMENTS = 6  # small multiples: 3 rows of 2
-CHART_SIZE = (8.0, 9.0)  # inches, whatever the number of placements
+CHART_PLACEMENTS = 6  # small multiples: at most 3 rows of 2
+# Inches per small multiple, and the strip below them for the legend. The image grows with the
+# placements it shows, up to 3 rows, never with the caseload: at most 8 x 8.7 inches.
+CHART_CELL = (4.0, 2.7)
+CHART_LEGEND = 0.6
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -254,9 +257,12 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         "gezinshuisouder": (label("chart_gezinshuisouders"), "#e07b00", "s", 1.6, 5.0),
     }
     scale = [label("chart_scale", n=n) for n in range(1, 6)]
-    columns = 2
-    rows = math.ceil(CHART_PLACEMENTS / columns)
-    figure, axes = pyplot.subplots(rows, columns, figsize=CHART_SIZE, squeeze=False)
+    columns = 1 if len(shown) == 1 else 2
+    rows = math.ceil(len(shown) / columns)
+    height = CHART_CELL[1] * rows + CHART_LEGEND
+    figure, axes = pyplot.subplots(
+        rows, columns, figsize=(CHART_CELL[0] * columns, height), squeeze=False
+    )
     try:
         for index, axis in enumerate(axes.flat):
             if index >= len(shown):
@@ -317,7 +323,7 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         ]
         # Below the plots, never over the data.
         figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
-        figure.tight_layout(rect=(0, 0.08, 1, 1))
+        figure.tight_layout(rect=(0, CHART_LEGEND / height, 1, 1))
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()

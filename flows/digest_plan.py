@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import digest as digests
+from flows import guards
 from flows.digest import Digest
 from flows.outbox import enqueue
 from flows.replies import Button, Say
 from flows.schedule import at_local, digest_moment, local_date, monday_of, week_key
 from flows.settings import MeetingRules, SignalSettings
-from storage.models import OutboxMessage, Person, Role, StaffMember, TelegramLink
+from storage.models import OutboxMessage, Person, Placement, Role, StaffMember, TelegramLink
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ async def plan_weekly(
             continue
         if await _queued_already(session, person.id, week):
             continue
+        if not await _had_placements(session, staff_ids, digests.digest_week(now, zone), zone):
+            continue  # she just started: no week to look back on yet
         digest = await digests.build(
             session, staff_ids, now, zone, signals=signals, meetings=meetings
         )
@@ -83,6 +86,23 @@ async def plan_weekly(
             say = Say("digest/chart_caption", {"photo": photo, "more": rendered.chart_more})
             queued += await _enqueue_part(session, person.id, week, "chart", say, now)
     return queued
+
+
+async def _had_placements(
+    session: AsyncSession, staff_ids: list[int], week: dt.date, zone: str
+) -> bool:
+    """Whether any open placement of hers was already in the bot during the digest's week."""
+    week_end = at_local(week + dt.timedelta(days=7), dt.time(0), zone)
+    found = await session.scalar(
+        select(Placement.id)
+        .where(
+            Placement.begeleider_id.in_(staff_ids),
+            guards.is_open(),
+            Placement.created_at < week_end,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def _queued_already(session: AsyncSession, person_id: int, week: str) -> bool:

@@ -264,3 +264,17 @@ async def _logged(db: Database, action: str) -> list[int | None]:
                 .order_by(AccessLog.id)
             )
         )
+
+
+async def test_no_digest_for_a_week_before_her_placements_were_in_the_bot(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    # Monday 9 March 2026, 10:00 in Amsterdam: after her digest moment (08:30), she starts.
+    clock.set(dt.datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
+    bea = await join_as_begeleider(sandbox, db, clock)
+    await create_placement(bea, youth="Sam")
+    await at(app, clock, dt.datetime(2026, 3, 9, 9, 10, tzinfo=UTC))
+    assert not any("Weekoverzicht" in m.text for m in bea.bot_messages)
+    # The next Monday there is a week to look back on.
+    await at(app, clock, dt.datetime(2026, 3, 16, 7, 31, tzinfo=UTC))
+    assert sum("Weekoverzicht" in m.text for m in bea.bot_messages) == 1

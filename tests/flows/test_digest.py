@@ -105,11 +105,13 @@ async def test_two_hundred_placements_stay_within_a_few_messages(db: Database) -
     assert more == sum(s.needs_attention for s in digest.sections) - 6
     first = chart_png(Renderer(), "nl", digest)
     assert first is not None
-    # The image has one size whatever the caseload.
-    small = digest.__class__(digest.header, [s for s in digest.sections if s.chart][:1])
-    one = chart_png(Renderer(), "nl", small)
-    assert one is not None
-    assert _png_size(first) == _png_size(one)
+    # The image grows with the placements it shows (at most six), never with the caseload.
+    charted = [s for s in digest.sections if s.chart]
+    six = chart_png(Renderer(), "nl", digest.__class__(digest.header, charted[:6]))
+    one = chart_png(Renderer(), "nl", digest.__class__(digest.header, charted[:1]))
+    assert six is not None and one is not None
+    assert _png_size(first) == _png_size(six) == (800, 870)
+    assert _png_size(one) < _png_size(six)
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
