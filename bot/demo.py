@@ -16,12 +16,14 @@ from bot.app import AnyApplication, build_application, start_polling, stop_polli
 from bot.clock import FakeClock, SystemClock
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
+from flows.contact import set_organisation_phone
 from flows.invites import add_organisation, create_staff_invite
 from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import Role
 
 ORGANISATION = "Gezinshuizen Zuid"
+PHONE = "088 123 45 67"  # a made-up number in the form people know
 ZONE = ZoneInfo("Europe/Amsterdam")
 CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 
@@ -133,10 +135,12 @@ async def _story(
     route: RouteSettings,
     clock: FakeClock,
 ) -> list[tuple[ChatPerson, str]]:
-    # Monday 10:00: the organisation's admin invites a begeleider (as `samenopvoeden admin
-    # invite`); Bea opens the link and creates a placement.
+    # Monday 10:00: the organisation's admin sets its phone number and invites a begeleider (as
+    # `samenopvoeden admin set-phone` and `admin invite`); Bea opens the link and creates a
+    # placement.
     async with database.session() as session:
         await add_organisation(session, ORGANISATION, clock.now())
+        await set_organisation_phone(session, ORGANISATION, PHONE)
         invite = await create_staff_invite(
             session,
             organisation_name=ORGANISATION,
