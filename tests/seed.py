@@ -62,8 +62,14 @@ async def seed(
     patterns: tuple[str, ...] = PATTERNS,
     begeleider_user_id: int = 1001,
     first_user_id: int = 100_000,
+    age_weeks: int | None = None,
 ) -> Seeded:
-    """Create one begeleider with `placements` placements and `weeks` weeks of history."""
+    """Create one begeleider with `placements` placements and `weeks` weeks of history.
+
+    The placements started `age_weeks` ago (default: four weeks before their history), so a
+    benchmark can give short and long histories the same placements: same phase week, same
+    route meetings due, the same digest to say.
+    """
     users = count(first_user_id)
     this_week = monday(now.date()) - dt.timedelta(days=7)  # the week the digest looks at
     async with db.session() as session:
@@ -88,7 +94,7 @@ async def seed(
         session.add(staff)
         await session.flush()
         result = Seeded(begeleider_user_id, begeleider.id)
-        started = now - dt.timedelta(weeks=weeks + 4)
+        started = now - dt.timedelta(weeks=weeks + 4 if age_weeks is None else age_weeks)
         checkin_rows: list[dict[str, object]] = []
         answer_plan: list[tuple[int, str, list[tuple[str, str, int | None]], dt.datetime]] = []
         for index in range(placements):
