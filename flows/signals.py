@@ -40,8 +40,6 @@ PARTICIPANTS = (OUDER, GEZINSHUISOUDER)
 CONTACT_NONE = "geen"
 SKIP_NO_CONTACT = "geen_contact"
 WEEK = dt.timedelta(weeks=1)
-BLOCKS = "▁▂▃▄▅▆▇█"
-NO_SCORE = "\u00b7"  # middle dot
 # Floats from means must not miss a threshold by a rounding error.
 TOLERANCE = 1e-9
 
@@ -282,23 +280,6 @@ def evaluate(weeks: PlacementWeeks, this_week: dt.date, settings: SignalSettings
 def order(assessments: Iterable[Assessment]) -> list[Assessment]:
     """Sort for the digest: stalling first, then most signals, then by placement."""
     return sorted(assessments, key=lambda a: (not a.stalling, -len(a.signals), a.placement_id))
-
-
-def trend(weeks: PlacementWeeks, role: str, this_week: dt.date, n: int = 8) -> list[float | None]:
-    """Give one side's mean collaboration score per week, oldest first, None without a score."""
-    _require_monday(this_week)
-    results = _results(weeks, this_week)
-    return [_side_mean(results, role, week) for week in _last_weeks(this_week, n)]
-
-
-def sparkline(values: Iterable[float | None]) -> str:
-    """Draw scores 1-5 as block characters, with a middle dot where there is no score."""
-    return "".join(NO_SCORE if value is None else _block(value) for value in values)
-
-
-def _block(score: float) -> str:
-    position = (min(max(score, 1.0), 5.0) - 1.0) / 4.0 * (len(BLOCKS) - 1)
-    return BLOCKS[round(position)]
 
 
 def _results(weeks: PlacementWeeks, this_week: dt.date) -> list[WeekResult]:

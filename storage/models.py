@@ -436,19 +436,6 @@ class MeetingInvitee(Base):
     person: Mapped[Person] = relationship()
 
 
-class RouteReminder(Base):
-    """A route meeting the begeleider was reminded of (once per due date)."""
-
-    __tablename__ = "route_reminder"
-    __table_args__ = (UniqueConstraint("placement_id", "type", "due_date"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(40))
-    due_date: Mapped[dt.date] = mapped_column(Date)
-    created_at: Mapped[dt.datetime]
-
-
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed, with a lease; Telegram is being called

@@ -23,9 +23,7 @@ from flows.signals import (
     no_contact,
     order,
     silent,
-    sparkline,
     tension,
-    trend,
     unreachable,
 )
 
@@ -448,27 +446,3 @@ def test_order_puts_stalling_first_then_most_signals_then_placement() -> None:
 def test_order_among_stalling_placements_by_number_of_signals() -> None:
     few, many = assessment(1, 2, stalling=True), assessment(2, 4, stalling=True)
     assert order([few, many]) == [many, few]
-
-
-# trend and sparkline
-
-
-def test_trend_gives_side_means_oldest_first_with_gaps() -> None:
-    results = [
-        answered(1, OUDER, 2, score=2),
-        answered(2, OUDER, 2, score=3),
-        answered(1, OUDER, 0, score=5),
-        answered(3, HUIS, 1, score=1),
-    ]
-    weeks = placement(results)
-    assert trend(weeks, OUDER, THIS_WEEK, n=4) == [None, 2.5, None, 5.0]
-    assert trend(weeks, HUIS, THIS_WEEK) == [None] * 6 + [1.0, None]
-
-
-def test_sparkline_maps_scores_to_blocks() -> None:
-    assert sparkline([1, 2, 3, 4, 5, None, 2.5]) == "▁▃▅▆█·▄"
-
-
-def test_sparkline_clamps_out_of_range_values() -> None:
-    assert sparkline([0.0, 6.0]) == "▁█"
-    assert sparkline([]) == ""
