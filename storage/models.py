@@ -349,6 +349,10 @@ class Answer(Base):
     text: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest
     answered_at: Mapped[dt.datetime]
     changed_at: Mapped[dt.datetime | None]
+    # The goal a progress question ("doel") asked about; None for every other question.
+    goal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goal.id", ondelete="CASCADE"), index=True
+    )
 
 
 class MeasurementRound(Base):
@@ -485,6 +489,157 @@ class OutboxMessage(Base):
     ephemeral: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the payload (rendered text, images) was blanked; key, status and message id stay.
     payload_cleared_at: Mapped[dt.datetime | None]
+
+
+# --- The begeleidingsplan voor samenwerking (issue #13) ---------------------------------------
+
+
+class Intensity(enum.StrEnum):
+    STANDARD = "standaard"
+    EXTRA = "extra"  # extra support: the estimate says the collaboration may not come easily
+
+
+class PlanEstimate(Base):
+    """The begeleider's estimate of how constructive the collaboration looks (all versions)."""
+
+    __tablename__ = "plan_estimate"
+    __table_args__ = (UniqueConstraint("placement_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    scores: Mapped[dict[str, int]] = mapped_column(JSON)  # item id (route table) -> 1..5
+    note: Mapped[str | None] = mapped_column(EncryptedText)  # typed by the begeleider
+    intensity: Mapped[Intensity] = mapped_column(_enum(Intensity, "plan_intensity"))
+    created_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime]
+
+
+class GoalSide(enum.StrEnum):
+    OUDER = "ouder"  # the ouders' own goal: never shown to the gezinshuisouders
+    GEZINSHUISOUDER = "gezinshuisouder"  # the gezinshuisouders' own: never shown to the ouders
+    SAMEN = "samen"  # the collaboration's: shown to both sides
+
+
+class GoalStatus(enum.StrEnum):
+    OPEN = "open"
+    REACHED = "reached"
+    DROPPED = "dropped"
+
+
+class Goal(Base):
+    """One goal of the plan, for one side (or the collaboration) in one phase."""
+
+    __tablename__ = "goal"
+    __table_args__ = (Index("ix_goal_placement_id_status", "placement_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "goal_phase"))
+    side: Mapped[GoalSide] = mapped_column(_enum(GoalSide, "goal_side"))
+    # A suggested goal of the route table (its words in messages/), or typed words (`text`).
+    suggestion: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    status: Mapped[GoalStatus] = mapped_column(_enum(GoalStatus, "goal_status"))
+    created_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime]
+    changed_at: Mapped[dt.datetime | None]
+
+
+class GoalEvent(Base):
+    """The history of a goal: set, adjusted (with the words before), reached, dropped, kept."""
+
+    __tablename__ = "goal_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    suggestion: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_review.id", ondelete="SET NULL")
+    )
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime]
+
+
+class GoalResponse(Base):
+    """A person's answer to "Klopt dit voor jou?" about a goal they may see, with a word."""
+
+    __tablename__ = "goal_response"
+    __table_args__ = (UniqueConstraint("goal_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    agreed: Mapped[bool | None]
+    comment: Mapped[str | None] = mapped_column(EncryptedText)
+    at: Mapped[dt.datetime]
+
+
+class PlanReview(Base):
+    """A review of the plan at a twice-yearly talk: sent before, recorded after."""
+
+    __tablename__ = "plan_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    sent_at: Mapped[dt.datetime | None]  # the plan with progress went to the begeleider
+    recorded_at: Mapped[dt.datetime | None]
+    note: Mapped[str | None] = mapped_column(EncryptedText)
+    next_review: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime]
+
+
+class Reflection(Base):
+    """One person's answer to one reflective question of the evaluatiefase."""
+
+    __tablename__ = "reflection"
+    __table_args__ = (UniqueConstraint("placement_id", "person_id", "question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "reflection_role"))
+    question: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    asked_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+
+
+class EndingReason(enum.StrEnum):
+    RETURN_HOME = "thuis"  # planned: back home
+    INDEPENDENCE = "zelfstandig"  # planned: living independently
+    TRANSFER = "overplaatsing"  # planned: another placement
+    BREAKDOWN = "breakdown"  # premature: the placement broke down (what the route prevents)
+    OTHER = "anders"
+
+
+class PlacementEnding(Base):
+    """How a placement ended: the closing talks held, the reason as a code, the handover."""
+
+    __tablename__ = "placement_ending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(
+        ForeignKey("placement.id", ondelete="CASCADE"), unique=True
+    )
+    reason: Mapped[EndingReason] = mapped_column(_enum(EndingReason, "ending_reason"))
+    planned: Mapped[bool]
+    talks: Mapped[list[str]] = mapped_column(JSON)  # closing talks held: route meeting codes
+    handover: Mapped[bool]
+    closed_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[dt.datetime]
 
 
 class ProcessedUpdate(Base):
