@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from storage.models import Phase, Role
+from storage.models import EndingReason, GoalSide, Intensity, Phase, Role
 
 OUDER, GHO, BEG, BEH = Role.OUDER, Role.GEZINSHUISOUDER, Role.BEGELEIDER, Role.BEHANDELAAR
 INSTALL, STABLE, EVAL = Phase.INSTALLATIEFASE, Phase.STABILISATIEFASE, Phase.EVALUATIEFASE
@@ -148,3 +148,66 @@ MEETING_TYPES: dict[str, MeetingType] = {
         MeetingType("afrondend_gesprek_gezinshuisouders", (GHO, BEG), (EVAL,), first_due=6 * WEEK),
     )
 }
+
+# --- The begeleidingsplan voor samenwerking ---------------------------------------------------
+# Texts: messages/<lang>/plan/estimate_<item>.j2, plan/goal_<suggestion>.j2,
+# plan/reflect_<question>.j2 and the ending reasons in labels.j2.
+
+# The estimate at the start (installatiefase): the begeleider rates each item 1-5 (5 = helps the
+# collaboration most). Our own items, not a licensed instrument.
+ESTIMATE_ITEMS = (
+    "bereid_ouders",  # how willing the ouders look to work together with the gezinshuis
+    "bereid_gezinshuisouders",  # how willing the gezinshuisouders look to work with the ouders
+    "ervaring",  # earlier experience with working together (both sides)
+    "praktisch",  # practical room: distance, time, transport, language
+)
+# Extra support when any item is at most this, or their mean is below EXTRA_BELOW_MEAN.
+EXTRA_AT_MOST = 2
+EXTRA_BELOW_MEAN = 3.0
+
+
+def intensity_for(scores: dict[str, int]) -> Intensity:
+    """Standard or extra support, from the estimate's item scores."""
+    values = [scores[item] for item in ESTIMATE_ITEMS if item in scores]
+    if not values:
+        return Intensity.STANDARD
+    if min(values) <= EXTRA_AT_MOST or sum(values) / len(values) < EXTRA_BELOW_MEAN:
+        return Intensity.EXTRA
+    return Intensity.STANDARD
+
+
+# Suggested goals per phase and side (the begeleider may also type her own). Our own wording.
+GOAL_SUGGESTIONS: dict[tuple[Phase, GoalSide], tuple[str, ...]] = {
+    (INSTALL, GoalSide.OUDER): ("ouder_kennen", "ouder_afspraken"),
+    (INSTALL, GoalSide.GEZINSHUISOUDER): ("gho_kennen", "gho_afspraken"),
+    (INSTALL, GoalSide.SAMEN): ("samen_afspraken", "samen_contact"),
+    (STABLE, GoalSide.OUDER): ("ouder_verdragen", "ouder_rol", "ouder_meedoen"),
+    (STABLE, GoalSide.GEZINSHUISOUDER): ("gho_delen", "gho_relatie"),
+    (STABLE, GoalSide.SAMEN): ("samen_praten", "samen_oplossen"),
+    (EVAL, GoalSide.OUDER): ("ouder_rol_later",),
+    (EVAL, GoalSide.GEZINSHUISOUDER): ("gho_afscheid",),
+    (EVAL, GoalSide.SAMEN): ("samen_afsluiten",),
+}
+# Which goals a participant may see: their own side's and the collaboration's, never the other
+# side's personal goals (Jeugdwet: the sides' own matters stay apart).
+VISIBLE_SIDES: dict[Role, tuple[GoalSide, ...]] = {
+    OUDER: (GoalSide.OUDER, GoalSide.SAMEN),
+    GHO: (GoalSide.GEZINSHUISOUDER, GoalSide.SAMEN),
+}
+# Progress: every GOAL_QUESTION_EVERY-th ISO week the weekly check-in adds one question about one
+# of the person's visible open goals (in turn); a goal without progress this long needs attention.
+GOAL_QUESTION_EVERY = 4
+GOAL_STALLED = dt.timedelta(weeks=8)
+
+# The evaluatiefase: three reflective questions to each ouder and gezinshuisouder, stored per side.
+REFLECTION_QUESTIONS = ("goed", "lastig", "meenemen")
+
+# How a placement ends; planned endings against the premature one the route tries to prevent.
+PLANNED_ENDINGS = (EndingReason.RETURN_HOME, EndingReason.INDEPENDENCE, EndingReason.TRANSFER)
+PREMATURE_ENDINGS = (EndingReason.BREAKDOWN,)
+# The closing talks of the evaluatiefase the begeleider records (route meeting codes).
+CLOSING_TALKS = (
+    "afrondend_gesprek_ouders",
+    "afrondend_gesprek_gezinshuisouders",
+    "afsluitend_gesprek",
+)
