@@ -1,0 +1,1 @@
+"""The begeleidingsplan voor samenwerking: estimate, goals per phase, progress, review, ending."""
