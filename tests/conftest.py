@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bot.clock import FakeClock
+from bot.sandbox import Sandbox
 from flows.settings import RouteSettings
 from storage.db import Database, is_sqlite
+from tests.fake_telegram import threaded_sandbox
 
 # A Monday morning in Amsterdam (UTC+1 in winter).
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -64,3 +66,10 @@ def clock() -> FakeClock:
 @pytest.fixture
 def route() -> RouteSettings:
     return RouteSettings()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[Sandbox]:
+    """The built-in fake Bot API in a thread, for commands that call Telegram themselves."""
+    with threaded_sandbox() as sandbox:
+        yield sandbox

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,8 @@ from bot.sandbox import Sandbox
 from storage.crypto import new_key
 from storage.db import Database
 from tests.conftest import TEST_DATA_KEY
-from tests.fake_telegram import USERNAME, threaded_sandbox
+from tests.fake_telegram import USERNAME
 from tests.storage.test_encryption import MARKER, add_meetings
-
-
-@pytest.fixture
-def fake_telegram() -> Iterator[Sandbox]:
-    with threaded_sandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

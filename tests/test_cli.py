@@ -8,7 +8,6 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from flows import route
 from storage.crypto import DataKeyError, new_key, parse_keys
 from storage.db import Database
 from tests.conftest import TEST_DATA_KEY
-from tests.fake_telegram import threaded_sandbox
 from tests.storage.test_encryption import MARKER, add_meetings, places
 
 
@@ -305,12 +303,6 @@ COMMANDS = [
     ["check"],
 ]
 NOWHERE = "http://127.0.0.1:1/bot"  # Telegram nobody serves: a test contacting it fails loudly
-
-
-@pytest.fixture
-def fake_telegram() -> Iterator[Sandbox]:
-    with threaded_sandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
