@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
+from flows.plan import progress
 from flows.route import MEETING_TYPES
 from flows.schedule import monday_of
 from flows.settings import MeetingRules, SignalSettings
@@ -71,6 +72,7 @@ STRENGTH: tuple[str, ...] = (
     "no_contact",
     "silent",
     "meeting_overdue",
+    "goal_stalled",
 )
 # Reason -> the next step the digest suggests (words in messages/<lang>/digest/_step.j2).
 STEP_FOR: dict[str, str] = {
@@ -83,6 +85,7 @@ STEP_FOR: dict[str, str] = {
     "no_contact": "restart_contact",
     "silent": "ask_how",
     "meeting_overdue": "plan_meeting",
+    "goal_stalled": "goal_talk",
 }
 _STATUS = {
     CheckinStatus.OPEN: "open",
@@ -159,6 +162,7 @@ async def build(
     open_answers = await _open_answers(session, ids, this_week)
     requests = await _contact_requests(session, ids, this_week)
     upcoming = await _meetings(session, ids, now, zone)
+    goals = await progress.placement_progress(session, ids)  # one statement for all
     due = await due_route_meetings(session, placements, now, meetings)
     due_by: dict[int, list[dict[str, object]]] = defaultdict(list)
     for item in due:
@@ -205,13 +209,16 @@ async def build(
         ]
         upcoming_here = upcoming.get(placement.id, [])
         reasons = _reasons(assessment, names, requests.get(placement.id, []), due_by[placement.id])
+        plan = progress.summarise(goals.get(placement.id, []), now, ZoneInfo(zone))
+        reasons += _goal_reasons(plan)
+        attention = assessment.needs_attention or bool(reasons)
         context: dict[str, object] = {
             "placement_id": placement.id,
             "youth": placement.youth_name,
             "phase": str(placement.phase),
             "weeks_in_phase": max(0, (now - placement.phase_since).days // 7) + 1,
             "stalling": assessment.stalling,
-            "attention": assessment.needs_attention,
+            "attention": attention,
             "reasons": reasons,
             "step": _step(reasons, upcoming_here),
             "scores": {side: _mean(this, side) for side in SIDES},
@@ -223,11 +230,11 @@ async def build(
             "open_answers": open_answers.get(placement.id, []),
             "meetings": upcoming_here,
             "due": due_by[placement.id],
+            # The plan's goals: counts, open goals with progress per side (None: no goals).
+            "goals": plan if plan["open"] or plan["reached"] else None,
         }
-        chart = Chart(placement.youth_name, marks) if assessment.needs_attention else None
-        sections.append(
-            Section(placement.id, context, assessment.stalling, assessment.needs_attention, chart)
-        )
+        chart = Chart(placement.youth_name, marks) if attention else None
+        sections.append(Section(placement.id, context, assessment.stalling, attention, chart))
     header = {
         "week": this_week,
         "week_end": this_week + dt.timedelta(days=6),
@@ -320,6 +327,19 @@ def _reasons(
             reasons[key] = {"code": signal.code, "people": people, "facts": facts}
     rank = {code: index for index, code in enumerate(STRENGTH)}
     return sorted(reasons.values(), key=lambda r: rank.get(str(r["code"]), len(rank)))
+
+
+def _goal_reasons(plan: dict[str, Any]) -> list[dict[str, object]]:
+    """An open goal without progress for `route.GOAL_STALLED`: a reason for attention each."""
+    return [
+        {
+            "code": "goal_stalled",
+            "people": [],
+            "facts": {"goal": goal, "weeks": goal["quiet_weeks"], "answered": goal["answered"]},
+        }
+        for goal in plan["goals"]
+        if goal["stalled"]
+    ]
 
 
 def _step(

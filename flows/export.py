@@ -14,6 +14,7 @@ from flows.people import (
     Me,
     load_me,
 )
+from flows.plan.read import goal_context
 from flows.replies import Document, Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
@@ -23,6 +24,7 @@ from storage.models import (
     CheckinStatus,
     ConsentRecord,
     ContactRequest,
+    Goal,
     Meeting,
     MeetingInvitee,
     MeetingStatus,
@@ -68,9 +70,11 @@ async def export(
     )
     staff_placements = await _staff_placements(session, me)
     answers = await session.execute(
-        select(Answer, Placement.youth_name, Checkin.period, Checkin.status, Checkin.skip_reason)
+        select(Answer, Placement.youth_name, Checkin.period, Goal)
         .join(Placement, Placement.id == Answer.placement_id)
         .join(Checkin, Checkin.id == Answer.checkin_id)
+        # A progress answer's goal (own side or shared: the only goals a person is asked about).
+        .outerjoin(Goal, Goal.id == Answer.goal_id)
         .where(Answer.person_id == me.person.id)
         .order_by(Answer.answered_at, Answer.id)
     )
@@ -123,8 +127,9 @@ async def export(
                 "text": answer.text,
                 "at": answer.answered_at,
                 "changed_at": answer.changed_at,
+                "goal": goal_context(goal) if goal is not None else None,
             }
-            for answer, youth, period, _status, _reason in answers
+            for answer, youth, period, goal in answers
         ],
         "skipped": [
             {"period": period, "reason": reason, "youth": youth}

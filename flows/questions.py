@@ -109,6 +109,9 @@ QUESTIONS: dict[str, Question] = {
         Question("iets_goeds_verteld", Kind.FACES, measures="phase_item"),
         Question("terugkijken", Kind.FACES, measures="phase_item"),
         Question("meenemen", Kind.FACES, measures="phase_item"),
+        # Progress on one of the person's own plan goals (flows/plan/progress.py): every fourth
+        # week, after the base questions, optional; asked as "doel:<goal id>".
+        Question("doel", Kind.FACES, measures="goal_progress"),
         # Retired: no longer asked (see RETIRED), kept so that their stored answers and old
         # check-ins still read as they were asked.
         Question("kennismaking", Kind.FACES, measures="phase_item"),

@@ -114,6 +114,14 @@ EXPORT["answers"] += [
     {**EXPORT["answers"][0], "question": "kennismaking", "value": "3", "changed_at": None},
     {**EXPORT["answers"][0], "question": "spanning", "role": "gezinshuisouder", "value": "nee"},
     {**EXPORT["answers"][0], "question": "dim_respect", "youth": HOSTILE, "value": "5"},
+    *(
+        {**EXPORT["answers"][0], "question": "doel", "value": v, "text": None, "goal": g}
+        for v, g in (
+            ("4", {"suggestion": "ouder_kennen", "text": None}),
+            ("nu", {"suggestion": None, "text": HOSTILE}),
+            ("3", None),
+        )
+    ),
 ]
 
 BASE: dict[str, Any] = {
@@ -307,6 +315,35 @@ LABEL_SPECIAL: dict[str, dict[str, Any]] = {
 }
 
 BASE.update({"current": "installatiefase", "next": "stabilisatiefase"})
+# The goal question (flows/plan/progress.py): a suggested goal, typed words, passed over.
+VARIANTS["checkin/question"] += [
+    {
+        **BASE,
+        "question": "doel",
+        "kind": "faces",
+        "intro": None,
+        "number": 5,
+        "total": 5,
+        "role": "ouder",
+        "measurement": False,
+        "chosen_face": f,
+        "chosen_label": None,
+        "closed": False,
+        "not_now": n,
+        "goal": g,
+    }
+    for g, f, n in (
+        ({"suggestion": "ouder_kennen", "text": None}, None, False),
+        ({"suggestion": None, "text": HOSTILE}, "🙂", False),
+        ({"suggestion": "samen_afspraken", "text": None}, None, True),
+        (None, None, False),
+    )
+]
+VARIANTS["plan/_goal_words"] = [
+    {"goal": {"suggestion": None, "text": HOSTILE}},
+    {"goal": {"suggestion": "gho_kennen", "text": None}},
+]
+
 VARIANTS["phase/confirm"] = [
     {**BASE, "next": n} for n in ("stabilisatiefase", "evaluatiefase", "afgesloten")
 ]
@@ -406,6 +443,50 @@ REASONS = [
         },
     },
 ]
+_GOAL_SIDES = {
+    "ouder": {"last": 4, "before": 3},
+    "gezinshuisouder": {"last": None, "before": None},
+}
+GOALS = {
+    "open": 3,
+    "reached": 1,
+    "goals": [
+        {
+            "id": 1,
+            "side": side,
+            "phase": "installatiefase",
+            "suggestion": suggestion,
+            "text": text,
+            "status": "open",
+            "sides": sides,
+            "answered": bool(weekly),
+            "stalled": not weekly,
+            "quiet_weeks": 1 if weekly else 9,
+            "weekly": weekly,
+        }
+        for side, suggestion, text, sides, weekly in (
+            (
+                "samen",
+                "samen_afspraken",
+                None,
+                _GOAL_SIDES,
+                [
+                    {"date": dt.date(2026, 2, 8), "role": "ouder", "score": 3},
+                    {"date": dt.date(2026, 3, 8), "role": "ouder", "score": 4},
+                ],
+            ),
+            ("ouder", None, HOSTILE, {**_GOAL_SIDES, "ouder": {"last": 2, "before": None}}, []),
+            ("gezinshuisouder", "gho_kennen", None, _GOAL_SIDES, []),
+        )
+    ],
+}
+REASONS.append(
+    {
+        "code": "goal_stalled",
+        "people": [],
+        "facts": {"goal": GOALS["goals"][1], "weeks": 9, "answered": False},
+    }
+)
 UPCOMING = [
     {
         "type": "samenwerkingsgesprek",
@@ -446,6 +527,7 @@ SECTION = {
     "attention": True,
     "reasons": REASONS,
     "step": STEP,
+    "goals": GOALS,
     "scores": {"ouder": 2.0, "gezinshuisouder": None},
     "mean": 3.25,
     "answered": 1,
@@ -514,11 +596,15 @@ VARIANTS["digest/section"] = [
             (False, "ask_how", {}),
             (False, "plan_meeting", {}),
             (False, "plan_meeting", {"overdue": ["samenwerkingsgesprek", "intervisie"]}),
+            (False, "goal_talk", {}),
         )
     ),
 ]
 VARIANTS["digest/attention_line"] = [SECTION, {**SECTION, "reasons": REASONS[-1:]}]
-VARIANTS["digest/calm_line"] = [_CALM, {**_CALM, "expected": 0, "mean": None, "open_answers": []}]
+VARIANTS["digest/calm_line"] = [
+    _CALM,
+    {**_CALM, "expected": 0, "mean": None, "open_answers": [], "goals": None},
+]
 VARIANTS["digest/calm_names"] = [
     {"youths": ["Sam", HOSTILE], "first": f, "last": not f, "count": 2} for f in (True, False)
 ]
@@ -540,8 +626,9 @@ VARIANTS["digest/due"] = [
 ]
 VARIANTS["digest/details"] = [
     SECTION,
-    {**_CALM, "people": [], "open_answers": [], "meetings": [], "due": []},
+    {**_CALM, "people": [], "open_answers": [], "meetings": [], "due": [], "goals": None},
 ]
+VARIANTS["digest/_goals"] = [SECTION]
 VARIANTS["digest/section_brief"] = [SECTION, {**_CALM, "last_round": None}]
 VARIANTS["digest/_reason"] = [{**SECTION, "r": r} for r in REASONS]
 VARIANTS["digest/_step"] = VARIANTS["digest/section"]

@@ -99,6 +99,13 @@ READERS: dict[str, dict[str, str]] = {
     "digest": {
         p.name[: -len(".j2")]: "s" for p in sorted((MESSAGES_DIR / "nl" / "digest").glob("*.j2"))
     },
+    # The plan (issue #13). Progress (p2): the words of the suggested goals its tests ask about.
+    "plan": {
+        "_goal_words": "-",  # a goal's words inside other messages
+        "goal_gho_kennen": "p",
+        "goal_ouder_kennen": "p",
+        "goal_samen_afspraken": "p",
+    },
     "measurement": {
         "already_open": "s",
         "choose_placement": "s",

@@ -18,12 +18,14 @@ from flows.checkins.ask import (
     changeable,
     open_question,
     question_say,
+    required_done,
     unanswered_questions,
     variant,
 )
 from flows.checkins.free_text import OPEN_TEXT_FLOW
 from flows.outbox import drop_pending
 from flows.people import Caller, clear_state, set_state
+from flows.plan import progress
 from flows.questions import QUESTIONS, SKIP_REASONS
 from flows.replies import Outcome, Say
 from storage.models import (
@@ -151,7 +153,7 @@ async def press(
             "checkin/thanks", variant=variant(loaded.checkin), youth=loaded.youth, wrote=False
         )
     if action == "go":
-        return _continue(loaded, out)
+        return await _continue(session, loaded, out)
     if action.isdigit():
         return await _answer(session, loaded, int(action), value, now, out)
     return out.say(guards.EXPIRED)
@@ -168,9 +170,15 @@ async def _answer(
     checkin, connection = loaded.checkin, loaded.connection
     if not 0 <= index < len(checkin.questions) or value is None:
         return out.say(guards.EXPIRED)
-    question = QUESTIONS[checkin.questions[index]]
-    if value not in question.values:
+    item = checkin.questions[index]
+    question_id, goal_id = progress.parse(item)
+    question = QUESTIONS[question_id]
+    # "Nu niet" under the optional goal question: kept as an answer without a score, so a
+    # second press changes nothing and a face may still be chosen later.
+    not_now = value == progress.NOT_NOW and progress.optional(item)
+    if value not in question.values and not not_now:
         return out.say(guards.EXPIRED)
+    score = None if not_now else question.score(value)
     existing = loaded.answers.get(question.id)
     if existing is None:
         result = await connection.execute(
@@ -182,8 +190,9 @@ async def _answer(
                 "role": checkin.role,
                 "question_id": question.id,
                 "value": value,
-                "score": question.score(value),
+                "score": score,
                 "answered_at": now,
+                "goal_id": goal_id,
             },
         )
         (answer_id,) = result.inserted_primary_key or (0,)
@@ -193,26 +202,29 @@ async def _answer(
     else:
         await connection.execute(
             _CHANGED_ANSWER,
-            {
-                "answer_id": existing[0],
-                "new_value": value,
-                "new_score": question.score(value),
-                "at": now,
-            },
+            {"answer_id": existing[0], "new_value": value, "new_score": score, "at": now},
         )
     youth, name = loaded.youth, loaded.first_name
-    out.add(question_say(checkin, index, value, youth=youth, name=name, edit=True))
+    goal = await _goal(session, checkin, item)
+    chosen = None if not_now else value
+    out.add(
+        question_say(
+            checkin, index, chosen, youth=youth, name=name, edit=True, goal=goal, not_now=not_now
+        )
+    )
     if existing is not None:
         return out  # a changed answer: the next question was asked already
     unanswered = unanswered_questions(checkin, loaded.answers)
+    if checkin.status == CheckinStatus.OPEN and required_done(checkin, loaded.answers):
+        # Every question that counts is answered: a goal question still to come is optional.
+        await connection.execute(
+            update(Checkin).where(Checkin.id == checkin.id).values(status=CheckinStatus.ANSWERED)
+        )
+        checkin.status = CheckinStatus.ANSWERED
     if unanswered:
         if unanswered[0] > index:
-            out.add(question_say(checkin, unanswered[0], None, youth=youth, name=name))
+            out.add(await _question(session, loaded, unanswered[0]))
         return out
-    await connection.execute(
-        update(Checkin).where(Checkin.id == checkin.id).values(status=CheckinStatus.ANSWERED)
-    )
-    checkin.status = CheckinStatus.ANSWERED
     await set_state(
         session,
         loaded.telegram_user_id,
@@ -224,15 +236,26 @@ async def _answer(
     return out.add(open_question(checkin, youth))
 
 
-def _continue(loaded: _Loaded, out: Outcome) -> Outcome:
+async def _goal(session: AsyncSession, checkin: _Pressed, item: str) -> dict[str, object] | None:
+    """The goal a goal question asks about (one statement, only for a goal question)."""
+    if progress.parse(item)[1] is None:
+        return None
+    return await progress.goal_for_question(session, item, checkin.placement_id)
+
+
+async def _question(session: AsyncSession, loaded: _Loaded, index: int) -> Say:
+    checkin = loaded.checkin
+    goal = await _goal(session, checkin, checkin.questions[index])
+    return question_say(
+        checkin, index, None, youth=loaded.youth, name=loaded.first_name, goal=goal
+    )
+
+
+async def _continue(session: AsyncSession, loaded: _Loaded, out: Outcome) -> Outcome:
     unanswered = unanswered_questions(loaded.checkin, loaded.answers)
     if not unanswered:
         return out.add(open_question(loaded.checkin, loaded.youth))
-    return out.add(
-        question_say(
-            loaded.checkin, unanswered[0], None, youth=loaded.youth, name=loaded.first_name
-        )
-    )
+    return out.add(await _question(session, loaded, unanswered[0]))
 
 
 def _ask_skip_reason(loaded: _Loaded, out: Outcome) -> Outcome:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from typing import Protocol
 
 from flows.buttons import CHECKIN_ANSWER, CHECKIN_DONE, CHECKIN_SKIP, CONTACT
+from flows.plan import progress
 from flows.questions import FACES, QUESTIONS, Kind
 from flows.replies import Button, Say
 from flows.schedule import week_number
@@ -46,9 +47,16 @@ def question_say(
     youth: str,
     name: str,
     edit: bool = False,
+    goal: Mapping[str, object] | None = None,
+    not_now: bool = False,
 ) -> Say:
-    """One question as a message: its text, the answer buttons, the current choice."""
-    question = QUESTIONS[checkin.questions[index]]
+    """One question as a message: its text, the answer buttons, the current choice.
+
+    `goal` is the goal a goal question asks about (`plan.read.goal_context`); `not_now` shows
+    that the optional goal question was passed over.
+    """
+    item = checkin.questions[index]
+    question = QUESTIONS[progress.parse(item)[0]]
     is_open = checkin.status in (CheckinStatus.OPEN, CheckinStatus.ANSWERED)
     rows: list[tuple[Button, ...]] = []
     if is_open:
@@ -78,6 +86,14 @@ def question_say(
                 )
                 for option in question.options
             )
+        if progress.optional(item) and chosen is None and not not_now:
+            rows.append(
+                (
+                    CHECKIN_ANSWER.button(
+                        "goal_not_now", checkin=checkin.id, index=index, value=progress.NOT_NOW
+                    ),
+                )
+            )
         if checkin.status == CheckinStatus.OPEN and index == 0:
             rows.append((CHECKIN_SKIP.button("skip_week", checkin=checkin.id),))
     chosen_label = None
@@ -100,6 +116,8 @@ def question_say(
         "chosen_face": chosen_label if question.kind == Kind.FACES else None,
         "chosen_label": chosen_label if question.kind != Kind.FACES else None,
         "closed": not is_open,
+        "goal": goal,
+        "not_now": not_now,
     }
     return Say("checkin/question", context, buttons=tuple(rows), edit=edit)
 
@@ -120,7 +138,16 @@ def changeable(checkin: CheckinFacts, now: dt.datetime) -> bool:
 
 def unanswered_questions(checkin: CheckinFacts, answered: Container[str]) -> list[int]:
     """The indexes of the questions not answered yet, in order."""
-    return [i for i, qid in enumerate(checkin.questions) if qid not in answered]
+    return [
+        i for i, qid in enumerate(progress.question_ids(checkin.questions)) if qid not in answered
+    ]
+
+
+def required_done(checkin: CheckinFacts, answered: Container[str]) -> bool:
+    """Whether every question that counts is answered (the goal question is optional)."""
+    return all(
+        progress.optional(checkin.questions[i]) for i in unanswered_questions(checkin, answered)
+    )
 
 
 def open_question(checkin: CheckinFacts, youth: str) -> Say:

@@ -14,6 +14,7 @@ from flows.checkins.ask import question_say
 from flows.checkins.pause import not_paused
 from flows.guards import is_open
 from flows.outbox import enqueue
+from flows.plan import progress
 from flows.planning import PAGE_SIZE, Page, page_of
 from flows.replies import Say
 from flows.route import weekly_questions
@@ -150,11 +151,21 @@ async def plan_weekly(
             )
         ).all()
     }
+    # The goals asked about in goal weeks: one statement for the page, only in such a week.
+    goals = await progress.open_goals(
+        session,
+        {
+            row.placement_id
+            for row, due, period in due_now
+            if (row.id, period) not in made and progress.goal_week(week_number(due.date()))
+        },
+    )
     queued = 0
     for row, due, period in due_now:
         if (row.id, period) in made:
             continue
-        checkin = await _insert_checkin(session, row, period, due, rules)
+        goal_id = progress.pick(goals.get(row.placement_id, []), row.role, week_number(due.date()))
+        checkin = await _insert_checkin(session, row, period, due, rules, goal_id)
         if checkin is None:
             continue  # another planner made it first
         say = question_say(checkin, 0, None, youth=row.youth_name, name=row.first_name)
@@ -170,9 +181,15 @@ async def _insert_checkin(
     period: str,
     due: dt.datetime,
     rules: CheckinRules,
+    goal_id: int | None = None,
 ) -> Checkin | None:
-    """Insert this week's check-in unless it exists; return it (not loaded again) or None."""
+    """Insert this week's check-in unless it exists; return it (not loaded again) or None.
+
+    In a goal week it ends with the question about `goal_id` (flows/plan/progress.py).
+    """
     questions = weekly_questions(participant.role, participant.phase, week_number(due.date()))
+    if questions and goal_id is not None:
+        questions = (*questions, progress.entry(goal_id))
     values = {
         "participant_id": participant.id,
         "placement_id": participant.placement_id,
