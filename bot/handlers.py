@@ -40,6 +40,7 @@ from flows import (
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
+from flows.plan import review as plan_review
 from flows.replies import Outcome
 from flows.settings import CheckinRules, MeetingRules, RouteSettings
 from storage.db import Database
@@ -341,6 +342,21 @@ ROUTES: dict[buttons.Kind, Route] = {
     ),
     buttons.MEASURE_GO: lambda v, sv: (
         lambda s, c, now: measurement.send(s, c, v["placement"], now)
+    ),
+    buttons.REVIEW_OPEN: lambda v, sv: (
+        lambda s, c, now: plan_review.open_review(s, c, v["review"], now)
+    ),
+    buttons.REVIEW_ACT: lambda v, sv: (
+        lambda s, c, now: plan_review.act(s, c, v["review"], v["goal"], v["act"], now)
+    ),
+    buttons.REVIEW_STEP: lambda v, sv: (
+        lambda s, c, now: plan_review.step(s, c, v["review"], v["step"], now)
+    ),
+    buttons.REVIEW_SIDE: lambda v, sv: (
+        lambda s, c, now: plan_review.side(s, c, v["review"], v["side"], now)
+    ),
+    buttons.REVIEW_NEXT: lambda v, sv: (
+        lambda s, c, now: plan_review.next_in(s, c, v["review"], v["months"], now)
     ),
     buttons.MEETING_QUIT: lambda v, sv: lambda s, c, now: account.cancel(s, c, edit=True),
     buttons.MEETING_STEP: lambda v, sv: (

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
+from flows.plan import review as plan_review
 from flows.route import MEETING_TYPES
 from flows.schedule import monday_of
 from flows.settings import MeetingRules, SignalSettings
@@ -71,6 +72,7 @@ STRENGTH: tuple[str, ...] = (
     "no_contact",
     "silent",
     "meeting_overdue",
+    "review_overdue",
 )
 # Reason -> the next step the digest suggests (words in messages/<lang>/digest/_step.j2).
 STEP_FOR: dict[str, str] = {
@@ -83,6 +85,7 @@ STEP_FOR: dict[str, str] = {
     "no_contact": "restart_contact",
     "silent": "ask_how",
     "meeting_overdue": "plan_meeting",
+    "review_overdue": "review_plan",
 }
 _STATUS = {
     CheckinStatus.OPEN: "open",
@@ -160,6 +163,7 @@ async def build(
     requests = await _contact_requests(session, ids, this_week)
     upcoming = await _meetings(session, ids, now, zone)
     due = await due_route_meetings(session, placements, now, meetings)
+    reviews_late = await plan_review.overdue(session, placements, now)
     due_by: dict[int, list[dict[str, object]]] = defaultdict(list)
     for item in due:
         due_by[item.placement_id].append(
@@ -205,13 +209,23 @@ async def build(
         ]
         upcoming_here = upcoming.get(placement.id, [])
         reasons = _reasons(assessment, names, requests.get(placement.id, []), due_by[placement.id])
+        attention = assessment.needs_attention
+        if placement.id in reviews_late:  # the plan review is late (flows/plan/review.py)
+            reasons.append(
+                {
+                    "code": "review_overdue",
+                    "people": [],
+                    "facts": {"since": reviews_late[placement.id]},
+                }
+            )
+            attention = True
         context: dict[str, object] = {
             "placement_id": placement.id,
             "youth": placement.youth_name,
             "phase": str(placement.phase),
             "weeks_in_phase": max(0, (now - placement.phase_since).days // 7) + 1,
             "stalling": assessment.stalling,
-            "attention": assessment.needs_attention,
+            "attention": attention,
             "reasons": reasons,
             "step": _step(reasons, upcoming_here),
             "scores": {side: _mean(this, side) for side in SIDES},
@@ -224,10 +238,8 @@ async def build(
             "meetings": upcoming_here,
             "due": due_by[placement.id],
         }
-        chart = Chart(placement.youth_name, marks) if assessment.needs_attention else None
-        sections.append(
-            Section(placement.id, context, assessment.stalling, assessment.needs_attention, chart)
-        )
+        chart = Chart(placement.youth_name, marks) if attention else None
+        sections.append(Section(placement.id, context, assessment.stalling, attention, chart))
     header = {
         "week": this_week,
         "week_end": this_week + dt.timedelta(days=6),

@@ -99,6 +99,14 @@ READERS: dict[str, dict[str, str]] = {
     "digest": {
         p.name[: -len(".j2")]: "s" for p in sorted((MESSAGES_DIR / "nl" / "digest").glob("*.j2"))
     },
+    # The plan review (flows/plan/review.py) goes to the begeleider only.
+    "plan": {
+        "review_after": "s",
+        "review_ask": "s",
+        "review_before": "s",
+        "review_goals": "s",
+        "review_reply": "s",
+    },
     "measurement": {
         "already_open": "s",
         "choose_placement": "s",
