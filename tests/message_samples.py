@@ -110,6 +110,10 @@ EXPORT = {
     "skipped": [{"period": "2026-W11", "reason": "druk", "youth": "Sam"}],
 }
 # Answers to a retired question and to a house parent's question read as they were asked.
+EXPORT["plan_reviews"] = [
+    {"at": NOW, "youth": HOSTILE, "next": NOW.date(), "note": HOSTILE},
+    {"at": NOW, "youth": "Sam", "next": None, "note": None},
+]
 EXPORT["answers"] += [
     {**EXPORT["answers"][0], "question": "kennismaking", "value": "3", "changed_at": None},
     {**EXPORT["answers"][0], "question": "spanning", "role": "gezinshuisouder", "value": "nee"},

@@ -181,6 +181,13 @@ async def test_plan_before_the_talk_and_review_after(
     [again] = await bea.click("✅ Klaar")
     assert "al vastgelegd" in again.text
     assert await snapshot(db) == before
+    # Her own data: the review she recorded, with its note; the plan she got, in her log.
+    [export] = await bea.send("/mijngegevens")
+    assert export.document is not None
+    content = export.document.data.decode("utf-8")
+    assert "PLANBESPREKINGEN DIE JIJ VASTLEGDE" in content
+    assert "Goed gesprek, NOTITIEGEHEIM" in content
+    assert "plan gekregen voor een planbespreking" in content
     # The participants never saw any of it.
     for person in (olga, kees):
         seen = " ".join(m.text for m in person.bot_messages)
