@@ -131,6 +131,9 @@ async def test_plan_before_the_talk_and_review_after(
     assert "1. " in listing.text
     assert OUDER_GOAL in listing.text
     await bea.click("1 Houden")
+    # A double press (the button on the earlier list): told kindly, nothing recorded twice.
+    [twice] = await bea.click("1 Houden")
+    assert "al gehad" in twice.text
     await bea.click("2 Aanpassen")
     replies = await bea.send("Kees-doel nieuw: samen koken")
     assert any("Aangepast" in r.text for r in replies)
@@ -150,12 +153,14 @@ async def test_plan_before_the_talk_and_review_after(
         assert review.recorded_at is not None
         assert review.next_review == dt.date(2026, 9, 20)
         assert review.note == "Goed gesprek, NOTITIEGEHEIM"
-        events = {
+        listed = [
             (e.goal_id, e.action)
             for e in await session.scalars(
                 select(GoalEvent).where(GoalEvent.review_id == review.id)
             )
-        }
+        ]
+        events = set(listed)
+        assert len(listed) == len(events)  # each change once
         added = await session.scalar(select(Goal).order_by(Goal.id.desc()).limit(1))
         assert added is not None
         assert added.side == GoalSide.SAMEN

@@ -124,3 +124,46 @@ async def test_a_calm_placement_with_an_overdue_review_needs_attention(
     assert step["code"] == "review_plan"
     text = Renderer().render("nl", "digest/_step", {**section.context, "step": step})
     assert "Misschien goed om het plan te bespreken in het volgende gesprek." in text
+
+
+async def test_a_review_recorded_twice_at_once_is_recorded_once(db: Database) -> None:
+    import asyncio
+    from types import SimpleNamespace as NS
+
+    from flows.people import Caller
+
+    seeded = await seed(db, now=NOW, placements=1, weeks=1, patterns=("calm",))
+    [pid] = [pid for pids in seeded.placements.values() for pid in pids]
+    async with db.session() as session:
+        row = PlanReview(placement_id=pid, created_at=NOW)
+        session.add(row)
+        await session.flush()
+        review_id = row.id
+    me = NS(person=NS(id=seeded.begeleider_person_id), language="nl")
+    caller = Caller(seeded.begeleider_user_id, seeded.begeleider_user_id, "Bea")
+
+    async def record(note: str) -> str:
+        async with db.session() as session:
+            found = await session.get(PlanReview, review_id)
+            placement = await session.get(Placement, pid)
+            assert found is not None
+            assert placement is not None
+            outcome = await review._record(
+                session,
+                caller,
+                me,  # type: ignore[arg-type]
+                placement,
+                found,
+                {"next": "2026-09-16"},
+                note,
+                NOW,
+            )
+            return str(outcome.messages[0].context["what"])
+
+    answers = await asyncio.gather(record("eerste"), record("tweede"))
+    assert sorted(answers) == ["already", "recorded"]
+    async with db.session() as session:
+        stored = await session.get(PlanReview, review_id)
+        assert stored is not None
+        assert stored.recorded_at is not None
+        assert stored.note == ("eerste" if answers[0] == "recorded" else "tweede")
