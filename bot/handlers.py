@@ -176,6 +176,11 @@ async def measure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_step(update, context, measurement.choose)
 
 
+async def plan_review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record a plan review by hand, when the prompt after the talk was missed (begeleider)."""
+    await run_step(update, context, plan_review.choose)
+
+
 async def plan_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Plan a meeting step by step (staff)."""
     await run_step(update, context, meetings.begin)
@@ -343,8 +348,8 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.MEASURE_GO: lambda v, sv: (
         lambda s, c, now: measurement.send(s, c, v["placement"], now)
     ),
-    buttons.REVIEW_OPEN: lambda v, sv: (
-        lambda s, c, now: plan_review.open_review(s, c, v["review"], now)
+    buttons.REVIEW_START: lambda v, sv: (
+        lambda s, c, now: plan_review.start(s, c, v["placement"], now)
     ),
     buttons.REVIEW_ACT: lambda v, sv: (
         lambda s, c, now: plan_review.act(s, c, v["review"], v["goal"], v["act"], now)
@@ -418,6 +423,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "instellingen": settings,
         "fase": phase,
         "meting": measure,
+        "planbespreking": plan_review_command,
         "afspraak": plan_meeting,
         "afspraken": list_meetings,
         "overzicht": overview,

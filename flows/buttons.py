@@ -277,7 +277,7 @@ MEETING_CANCEL_YES = kind("meeting_cancel_yes", "mc", Id("meeting"), Word("y"))
 RSVP = kind("rsvp", "rs", Id("meeting"), Choice("answer", ("y", "n", "t")))
 
 # The plan review after a talk (flows/plan/review.py): each press is checked against the state.
-REVIEW_OPEN = kind("review_open", "pv", Word("o"), Id("review"))
+REVIEW_START = kind("review_start", "pv", Word("p"), Id("placement"))
 REVIEW_ACT = kind(
     "review_act", "pv", Word("g"), Id("review"), Id("goal"), Choice("act", ("k", "a", "r", "d"))
 )

@@ -722,6 +722,7 @@ VARIANTS["plan/review_ask"] = [
     }
     for w, side in (
         ("adjust", "ouder"),
+        ("choose", "ouder"),
         ("side", "ouder"),
         ("add", "ouder"),
         ("add", "gezinshuisouder"),

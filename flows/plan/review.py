@@ -4,12 +4,13 @@ Before the talk (`route.REVIEW_AHEAD`) the begeleider gets the plan in one messa
 goals per side with their last progress, the latest questionnaire result. One `PlanReview` row
 per meeting says it went (`sent_at`), so it goes once, also after restarts. Only staff get it.
 
-After the talk (`route.REVIEW_AFTER`) she is asked how the review went; [Plan bespreken] opens
-the steps in the chat: per open goal [Houden] [Aanpassen] [Bereikt] [Laten vallen], [Doel
-toevoegen] (side, then typed words), [Klaar] -> next review date (button or typed) -> optional
-note -> the review is recorded. Every goal change goes through `flows.plan.changes` with the
-review's id. The steps are in `conversation_state` (flow "plan_review"); each press is checked
-against it and against the placement (hers, open).
+After the talk (`route.REVIEW_AFTER`) she is asked how the review went; [Plan bespreken] (or
+/planbespreking, if she missed the question) opens the steps in the chat: per open goal
+[Houden] [Aanpassen] [Bereikt] [Laten vallen], [Doel toevoegen] (side, then typed words),
+[Klaar] -> next review date (button or typed) -> optional note -> the review is recorded.
+Every goal change goes through `flows.plan.changes` with the review's id. The steps are in
+`conversation_state` (flow "plan_review"); each press is checked against it and against the
+placement (hers, open).
 
 `overdue` gives, in one query, the placements whose review is late (the digest's reason).
 """
@@ -25,7 +26,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
-from flows.buttons import REVIEW_ACT, REVIEW_NEXT, REVIEW_OPEN, REVIEW_SIDE, REVIEW_STEP
+from flows.buttons import (
+    REVIEW_ACT,
+    REVIEW_NEXT,
+    REVIEW_SIDE,
+    REVIEW_START,
+    REVIEW_STEP,
+)
 from flows.dates import parse_date
 from flows.outbox import enqueue
 from flows.people import Caller, Me, clear_state, get_state, set_state, staff_link
@@ -157,7 +164,7 @@ async def _plan_after(session: AsyncSession, now: dt.datetime) -> int:
         say = Say(
             "plan/review_after",
             {"youth": placement.youth_name, "meeting": meeting.type},
-            buttons=((REVIEW_OPEN.button("review_open", review=review.id),),),
+            buttons=((REVIEW_START.button("review_open", placement=placement.id),),),
         )
         queued += await enqueue(
             session,
@@ -301,10 +308,51 @@ async def _state_review(
     return {**state.data, "step": state.step}
 
 
+async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
+    """/planbespreking: her open placements, to record a review without waiting for the prompt."""
+    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    if isinstance(me, Outcome):
+        return me
+    placements = await guards.open_placements_of(session, me, guards.BEGELEIDER)
+    if not placements:
+        return Outcome(me.language).say("phase/none")
+    buttons = tuple(
+        (
+            REVIEW_START.button(
+                "phase_placement", {"youth": p.youth_name, "phase": str(p.phase)}, placement=p.id
+            ),
+        )
+        for p in placements
+    )
+    return Outcome(me.language).add(Say("plan/review_ask", {"what": "choose"}, buttons=buttons))
+
+
+async def start(
+    session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
+) -> Outcome:
+    """[Plan bespreken] under the prompt after a talk, or a placement chosen with /planbespreking:
+    its newest review not yet recorded (the talk's), or a new one without a talk."""
+    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    if isinstance(found, Outcome):
+        return found
+    _me, placement = found
+    review = await session.scalar(
+        select(PlanReview)
+        .where(PlanReview.placement_id == placement.id, PlanReview.recorded_at.is_(None))
+        .order_by(PlanReview.created_at.desc(), PlanReview.id.desc())
+        .limit(1)
+    )
+    if review is None:
+        review = PlanReview(placement_id=placement.id, created_at=now)
+        session.add(review)
+        await session.flush()
+    return await open_review(session, caller, review.id, now)
+
+
 async def open_review(
     session: AsyncSession, caller: Caller, review_id: int, now: dt.datetime
 ) -> Outcome:
-    """[Plan bespreken]: start (or start again) the review's steps with the open goals."""
+    """Start (or start again) the review's steps with the open goals."""
     found = await _review_press(session, caller, review_id)
     if isinstance(found, Outcome):
         return found

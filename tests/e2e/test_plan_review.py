@@ -212,11 +212,13 @@ async def test_forged_review_button_and_closed_placement_are_refused(
     async with db.session() as session:
         review = await session.scalar(select(PlanReview))
         assert review is not None
-        review_id = review.id
+        review_id, placement_id = review.id, review.placement_id
     before = await snapshot(db)
     # An ouder pressing the begeleider's button (forwarded or forged): refused, nothing stored.
     message_id = olga.last.message_id
-    [refused] = await olga.click_data(buttons.REVIEW_OPEN.data(review=review_id), message_id)
+    [refused] = await olga.click_data(
+        buttons.REVIEW_START.data(placement=placement_id), message_id
+    )
     assert "Plan Sam" not in refused.text
     await olga.click_data(buttons.REVIEW_STEP.data(review=review_id, step="done"), message_id)
     assert await snapshot(db) == before
@@ -236,3 +238,33 @@ async def test_forged_review_button_and_closed_placement_are_refused(
             )
             == 1
         )
+
+
+async def test_a_missed_prompt_the_begeleider_starts_the_review_herself(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    bea, olga, _kees = family
+    ids = await _goals(db, clock.now())
+    [refused] = await olga.send("/planbespreking")
+    assert "Sam" not in refused.text  # only a begeleider
+    await bea.send("/planbespreking")
+    [listing] = await bea.click("Sam · installatiefase")
+    assert OUDER_GOAL in listing.text
+    await bea.click("4 Laten vallen")
+    await bea.click("✅ Klaar")
+    [bad] = await bea.send("gisteren")
+    assert "kan ik niet lezen" in bad.text
+    await bea.send("1-6-2026")
+    [done] = await bea.click("Geen notitie")
+    assert "Vastgelegd" in done.text
+    async with db.session() as session:
+        [review] = list(await session.scalars(select(PlanReview)))
+        assert review.meeting_id is None
+        assert review.next_review == dt.date(2026, 6, 1)
+        assert review.note is None
+        dropped = await session.get(Goal, ids[3])
+        assert dropped is not None
+        assert dropped.status == GoalStatus.DROPPED
