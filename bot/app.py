@@ -21,6 +21,7 @@ from bot.render import Renderer
 from bot.transport import TOKEN_SHAPE, AiohttpRequest
 from bot.updates import CONCURRENT_UPDATES, PerPersonOrder
 from flows import checkins, housekeeping, measurement, meetings, prompts, retention
+from flows.plan import review as plan_review
 from flows.planning import in_pages
 from flows.settings import CheckinRules, MeetingRules, RouteSettings
 from storage.db import Database
@@ -182,6 +183,8 @@ async def plan(application: AnyApplication) -> int:
     queued += await in_pages(db, lambda s, after: prompts.plan(s, now, rules, after))
     async with db.session() as session:
         queued += await meetings.plan(session, now, meeting_rules, rules)
+    async with db.session() as session:
+        queued += await plan_review.plan(session, now)
     async with db.session() as session:
         queued += await plan_weekly(
             session, services.renderer, now, services.route.signals, meeting_rules

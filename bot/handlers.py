@@ -40,6 +40,7 @@ from flows import (
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
+from flows.plan import review as plan_review
 from flows.replies import Outcome
 from flows.settings import CheckinRules, MeetingRules, RouteSettings
 from storage.db import Database
@@ -173,6 +174,11 @@ async def phase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def measure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Choose a placement to send the collaboration questionnaire for (staff)."""
     await run_step(update, context, measurement.choose)
+
+
+async def plan_review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record a plan review by hand, when the prompt after the talk was missed (begeleider)."""
+    await run_step(update, context, plan_review.choose)
 
 
 async def plan_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -342,6 +348,21 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.MEASURE_GO: lambda v, sv: (
         lambda s, c, now: measurement.send(s, c, v["placement"], now)
     ),
+    buttons.REVIEW_START: lambda v, sv: (
+        lambda s, c, now: plan_review.start(s, c, v["placement"], now)
+    ),
+    buttons.REVIEW_ACT: lambda v, sv: (
+        lambda s, c, now: plan_review.act(s, c, v["review"], v["goal"], v["act"], now)
+    ),
+    buttons.REVIEW_STEP: lambda v, sv: (
+        lambda s, c, now: plan_review.step(s, c, v["review"], v["step"], now)
+    ),
+    buttons.REVIEW_SIDE: lambda v, sv: (
+        lambda s, c, now: plan_review.side(s, c, v["review"], v["side"], now)
+    ),
+    buttons.REVIEW_NEXT: lambda v, sv: (
+        lambda s, c, now: plan_review.next_in(s, c, v["review"], v["months"], now)
+    ),
     buttons.MEETING_QUIT: lambda v, sv: lambda s, c, now: account.cancel(s, c, edit=True),
     buttons.MEETING_STEP: lambda v, sv: (
         lambda s, c, now: meetings.press(s, c, [v["step"]], now, sv.meeting_rules)
@@ -402,6 +423,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "instellingen": settings,
         "fase": phase,
         "meting": measure,
+        "planbespreking": plan_review_command,
         "afspraak": plan_meeting,
         "afspraken": list_meetings,
         "overzicht": overview,

@@ -276,5 +276,16 @@ MEETING_CANCEL = kind("meeting_cancel", "mc", Id("meeting"))
 MEETING_CANCEL_YES = kind("meeting_cancel_yes", "mc", Id("meeting"), Word("y"))
 RSVP = kind("rsvp", "rs", Id("meeting"), Choice("answer", ("y", "n", "t")))
 
+# The plan review after a talk (flows/plan/review.py): each press is checked against the state.
+REVIEW_START = kind("review_start", "pv", Word("p"), Id("placement"))
+REVIEW_ACT = kind(
+    "review_act", "pv", Word("g"), Id("review"), Id("goal"), Choice("act", ("k", "a", "r", "d"))
+)
+REVIEW_STEP = kind(
+    "review_step", "pv", Word("s"), Id("review"), Choice("step", ("add", "done", "nonote"))
+)
+REVIEW_SIDE = kind("review_side", "pv", Word("w"), Id("review"), Choice("side", ("o", "g", "s")))
+REVIEW_NEXT = kind("review_next", "pv", Word("n"), Id("review"), Number("months", 24))
+
 # The digest (flows/digest_details.py): one placement's details, for its begeleider.
 DETAILS = kind("placement_details", "dd", Id("placement"))

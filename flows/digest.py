@@ -21,6 +21,7 @@ from flows import access, guards
 from flows.checkins import is_paused
 from flows.meetings import due_route_meetings
 from flows.plan import progress
+from flows.plan import review as plan_review
 from flows.route import MEETING_TYPES
 from flows.schedule import monday_of
 from flows.settings import MeetingRules, SignalSettings
@@ -73,6 +74,7 @@ STRENGTH: tuple[str, ...] = (
     "silent",
     "meeting_overdue",
     "goal_stalled",
+    "review_overdue",
 )
 # Reason -> the next step the digest suggests (words in messages/<lang>/digest/_step.j2).
 STEP_FOR: dict[str, str] = {
@@ -86,6 +88,7 @@ STEP_FOR: dict[str, str] = {
     "silent": "ask_how",
     "meeting_overdue": "plan_meeting",
     "goal_stalled": "goal_talk",
+    "review_overdue": "review_plan",
 }
 _STATUS = {
     CheckinStatus.OPEN: "open",
@@ -164,6 +167,7 @@ async def build(
     upcoming = await _meetings(session, ids, now, zone)
     goals = await progress.placement_progress(session, ids)  # one statement for all
     due = await due_route_meetings(session, placements, now, meetings)
+    reviews_late = await plan_review.overdue(session, placements, now)
     due_by: dict[int, list[dict[str, object]]] = defaultdict(list)
     for item in due:
         due_by[item.placement_id].append(
@@ -211,6 +215,14 @@ async def build(
         reasons = _reasons(assessment, names, requests.get(placement.id, []), due_by[placement.id])
         plan = progress.summarise(goals.get(placement.id, []), now, ZoneInfo(zone))
         reasons += _goal_reasons(plan)
+        if placement.id in reviews_late:  # the plan review is late (flows/plan/review.py)
+            reasons.append(
+                {
+                    "code": "review_overdue",
+                    "people": [],
+                    "facts": {"since": reviews_late[placement.id]},
+                }
+            )
         attention = assessment.needs_attention or bool(reasons)
         context: dict[str, object] = {
             "placement_id": placement.id,

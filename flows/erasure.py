@@ -11,7 +11,8 @@ her first name (a whole word, any case) and for the start of each answer she typ
 - a pending one is dropped and blanked (sending it would show erased data);
 - one being sent right now is flagged ephemeral, so it is blanked as soon as it is recorded;
 - a conversation draft that mentions her is deleted (the other person starts that step again);
-- a meeting place that names her is removed.
+- a meeting place that names her is removed;
+- a plan review's note that names or quotes her is removed (the review itself stays).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from storage.models import (
     OutboxStatus,
     Participant,
     Placement,
+    PlanReview,
     StaffMember,
     TelegramLink,
 )
@@ -178,6 +180,7 @@ async def scrub(
         await _scrub_outbox(session, pattern, people, now, done)
         await _scrub_drafts(session, pattern, people, done)
     await _scrub_places(session, pattern, set(placement_ids), done)
+    await _scrub_review_notes(session, pattern, set(placement_ids))
     return done
 
 
@@ -271,3 +274,24 @@ async def _scrub_places(
             .execution_options(synchronize_session=False)
         )
     done.places += len(naming)
+
+
+async def _scrub_review_notes(
+    session: AsyncSession, pattern: re.Pattern[str], placement_ids: set[int]
+) -> None:
+    """A begeleider's note on a plan review (flows/plan/review.py) may name a participant."""
+    if not placement_ids:
+        return
+    rows = await session.execute(
+        select(PlanReview.id, PlanReview.note).where(
+            PlanReview.placement_id.in_(placement_ids), PlanReview.note.is_not(None)
+        )
+    )
+    naming = [review_id for review_id, note in rows if note and pattern.search(note)]
+    if naming:
+        await session.execute(
+            update(PlanReview)
+            .where(PlanReview.id.in_(naming))
+            .values(note=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -29,6 +29,7 @@ from storage.models import (
     MeetingInvitee,
     MeetingStatus,
     Placement,
+    PlanReview,
 )
 
 
@@ -54,6 +55,14 @@ async def export(
         .join(Placement, Placement.id == ContactRequest.placement_id)
         .where(ContactRequest.person_id == me.person.id)
         .order_by(ContactRequest.created_at, ContactRequest.id)
+    )
+    reviews = await session.execute(
+        select(
+            PlanReview.recorded_at, PlanReview.next_review, PlanReview.note, Placement.youth_name
+        )
+        .join(Placement, Placement.id == PlanReview.placement_id)
+        .where(PlanReview.recorded_by_person_id == me.person.id)
+        .order_by(PlanReview.recorded_at, PlanReview.id)
     )
     invitations = await session.execute(
         select(
@@ -134,6 +143,10 @@ async def export(
         "skipped": [
             {"period": period, "reason": reason, "youth": youth}
             for period, reason, youth in skipped
+        ],
+        "plan_reviews": [  # plan reviews she recorded (flows/plan/review.py)
+            {"at": at, "next": next_review, "note": note, "youth": youth}
+            for at, next_review, note, youth in reviews
         ],
         "now": now,
         "retention_days": settings.retention_days,

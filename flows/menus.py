@@ -12,6 +12,7 @@ BY_ROLE: dict[str, tuple[str, ...]] = {
         "afspraken",
         "fase",
         "meting",
+        "planbespreking",
         "annuleer",
     ),
     "behandelaar": ("overzicht", "plaatsingen", "afspraak", "afspraken", "meting"),

@@ -211,3 +211,13 @@ CLOSING_TALKS = (
     "afrondend_gesprek_gezinshuisouders",
     "afsluitend_gesprek",
 )
+
+# The plan review at the twice-yearly talks of the stabilisatiefase (flows/plan/review.py).
+# Before such a talk the begeleider gets the plan with progress; after it she records the review.
+REVIEW_TALKS = ("begeleidingsgesprek_ouders", "begeleidingsgesprek_gezinshuisouders", MONITORING)
+REVIEW_AHEAD = dt.timedelta(days=2)  # the plan goes to the begeleider this long before the talk
+REVIEW_AFTER = dt.timedelta(hours=2)  # "how did the review go?" this long after the talk began
+REVIEW_PROMPT_UNTIL = dt.timedelta(days=14)  # no prompt for a talk longer ago than this
+REVIEW_NEXT_MONTHS = 6  # the button "over 6 maanden" for the next review
+# No review recorded this long after entering the stabilisatiefase: overdue in the digest.
+REVIEW_FIRST_DUE = dt.timedelta(weeks=26)

@@ -110,6 +110,10 @@ EXPORT = {
     "skipped": [{"period": "2026-W11", "reason": "druk", "youth": "Sam"}],
 }
 # Answers to a retired question and to a house parent's question read as they were asked.
+EXPORT["plan_reviews"] = [
+    {"at": NOW, "youth": HOSTILE, "next": NOW.date(), "note": HOSTILE},
+    {"at": NOW, "youth": "Sam", "next": None, "note": None},
+]
 EXPORT["answers"] += [
     {**EXPORT["answers"][0], "question": "kennismaking", "value": "3", "changed_at": None},
     {**EXPORT["answers"][0], "question": "spanning", "role": "gezinshuisouder", "value": "nee"},
@@ -310,6 +314,7 @@ LABEL_ARGS: dict[str, Any] = {
     "reason": "liever_niet",
 }
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {
+    "review_side_name": {"name": "samen"},
     "phase": {"name": "evaluatiefase"},
     "phase_staff": {"name": "evaluatiefase"},
 }
@@ -597,6 +602,7 @@ VARIANTS["digest/section"] = [
             (False, "plan_meeting", {}),
             (False, "plan_meeting", {"overdue": ["samenwerkingsgesprek", "intervisie"]}),
             (False, "goal_talk", {}),
+            (False, "review_plan", {}),
         )
     ),
 ]
@@ -630,7 +636,9 @@ VARIANTS["digest/details"] = [
 ]
 VARIANTS["digest/_goals"] = [SECTION]
 VARIANTS["digest/section_brief"] = [SECTION, {**_CALM, "last_round": None}]
-VARIANTS["digest/_reason"] = [{**SECTION, "r": r} for r in REASONS]
+VARIANTS["digest/_reason"] = [{**SECTION, "r": r} for r in REASONS] + [
+    {**SECTION, "r": {"code": "review_overdue", "people": [], "facts": {"since": NOW.date()}}}
+]
 VARIANTS["digest/_step"] = VARIANTS["digest/section"]
 VARIANTS["digest/chart_caption"] = [{**BASE, "more": m} for m in (0, 4)]
 VARIANTS["digest/header"] = [
@@ -731,3 +739,100 @@ VARIANTS["meeting/ask_time"] = [
     {"day": dt.date(2026, 12, 5), "daypart": d} for d in (None, "ochtend", "middag", "avond")
 ]
 VARIANTS["meeting/ask_day"] = [{"time": dt.time(15, 30)}]
+
+# The plan review (flows/plan/review.py).
+_REVIEW_GOALS = [
+    {
+        "id": 1,
+        "side": "ouder",
+        "phase": "stabilisatiefase",
+        "suggestion": "ouder_rol",
+        "text": None,
+        "status": "open",
+        "progress": [],
+        "number": 1,
+        "done": False,
+    },
+    {
+        "id": 2,
+        "side": "samen",
+        "phase": "stabilisatiefase",
+        "suggestion": None,
+        "text": HOSTILE,
+        "status": "reached",
+        "number": 2,
+        "done": True,
+        "progress": [
+            {"role": "ouder", "score": 4, "date": NOW.date()},
+            {"role": "gezinshuisouder", "score": 2, "date": NOW.date()},
+        ],
+    },
+]
+_REVIEW_PLAN = {
+    "youth": HOSTILE,
+    "meeting": {"type": "samenwerkingsgesprek", "at": NOW},
+    "estimate": {"intensity": "extra", "date": NOW.date()},
+    "sides": [
+        {"side": "ouder", "goals": _REVIEW_GOALS[:1]},
+        {"side": "gezinshuisouder", "goals": []},
+        {"side": "samen", "goals": _REVIEW_GOALS[1:]},
+    ],
+    "questionnaire": {
+        "date": NOW.date(),
+        "ouder": 3.4,
+        "gezinshuisouder": 4.1,
+        "gaps": [{"dimension": "vertrouwen", "ouder": 2.0, "gezinshuisouder": 4.5}],
+    },
+}
+VARIANTS["plan/review_before"] = [
+    _REVIEW_PLAN,
+    {**_REVIEW_PLAN, "estimate": None, "questionnaire": None},
+    {
+        **_REVIEW_PLAN,
+        "estimate": {"intensity": "standaard", "date": NOW.date()},
+        "questionnaire": {"date": NOW.date(), "ouder": None, "gezinshuisouder": 4.0, "gaps": []},
+    },
+]
+VARIANTS["plan/review_after"] = [{"youth": HOSTILE, "meeting": "begeleidingsgesprek_ouders"}]
+VARIANTS["plan/review_goals"] = [
+    {"youth": HOSTILE, "goals": _REVIEW_GOALS},
+    {"youth": "Sam", "goals": []},
+]
+VARIANTS["plan/review_ask"] = [
+    {
+        "what": w,
+        "goal": _REVIEW_GOALS[1],
+        "side": side,
+        "months": 6,
+        "next": NOW.date(),
+        "limit": 300,
+    }
+    for w, side in (
+        ("adjust", "ouder"),
+        ("choose", "ouder"),
+        ("side", "ouder"),
+        ("add", "ouder"),
+        ("add", "gezinshuisouder"),
+        ("add", "samen"),
+        ("next", "ouder"),
+        ("note", "ouder"),
+        ("empty", "ouder"),
+        ("too_long", "ouder"),
+        ("bad_date", "ouder"),
+        ("use_buttons", "ouder"),
+    )
+]
+VARIANTS["plan/review_reply"] = [
+    {"what": w, "goal": _REVIEW_GOALS[0], "youth": HOSTILE, "next": NOW.date()}
+    for w in (
+        "kept",
+        "reached",
+        "dropped",
+        "adjusted",
+        "added",
+        "done_before",
+        "already",
+        "recorded",
+        "stopped",
+    )
+]

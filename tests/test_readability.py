@@ -99,12 +99,17 @@ READERS: dict[str, dict[str, str]] = {
     "digest": {
         p.name[: -len(".j2")]: "s" for p in sorted((MESSAGES_DIR / "nl" / "digest").glob("*.j2"))
     },
-    # The plan (issue #13). Progress (p2): the words of the suggested goals its tests ask about.
+    # The plan (issue #13): goal words reach participants; the review goes to the begeleider only.
     "plan": {
         "_goal_words": "-",  # a goal's words inside other messages
         "goal_gho_kennen": "p",
         "goal_ouder_kennen": "p",
         "goal_samen_afspraken": "p",
+        "review_after": "s",
+        "review_ask": "s",
+        "review_before": "s",
+        "review_goals": "s",
+        "review_reply": "s",
     },
     "measurement": {
         "already_open": "s",

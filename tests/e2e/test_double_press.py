@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import AnyApplication
 from bot.clock import FakeClock
@@ -20,7 +21,9 @@ from bot.sandbox import Sandbox
 from bot.sandbox.models import ChatMessage
 from bot.sandbox.people import Person as ChatPerson
 from flows import buttons
+from flows.plan import changes
 from storage.db import Database
+from storage.models import GoalSide, Placement
 from tests.e2e.conftest import at, create_placement, snapshot
 
 UTC = dt.UTC
@@ -197,6 +200,28 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await at(app, clock, SUNDAY_2000)
     await p.twice(kees, buttons.CHECKIN_SKIP)
     await p.twice(kees, buttons.CHECKIN_WHY, lambda v: v["reason"] == "druk")
+
+    # The plan review by hand (/planbespreking), each step pressed twice.
+    async with db.session() as session:
+        for placement in await session.scalars(select(Placement)):
+            await changes.add_goal(
+                session,
+                placement_id=placement.id,
+                phase=placement.phase,
+                side=GoalSide.SAMEN,
+                by_person_id=None,
+                now=clock.now(),
+                text="Samen praten",
+            )
+    await bea.send("/planbespreking")
+    await p.twice(bea, buttons.REVIEW_START, restates=True)
+    await p.twice(bea, buttons.REVIEW_ACT, lambda v: v["act"] == "k")
+    await p.twice(bea, buttons.REVIEW_STEP, lambda v: v["step"] == "add", restates=True)
+    await p.twice(bea, buttons.REVIEW_SIDE, lambda v: v["side"] == "s", restates=True)
+    await bea.send("Nog een doel")
+    await p.twice(bea, buttons.REVIEW_STEP, lambda v: v["step"] == "done", restates=True)
+    await p.twice(bea, buttons.REVIEW_NEXT)
+    await p.twice(bea, buttons.REVIEW_STEP, lambda v: v["step"] == "nonote")
 
     # Stop: pause, resume, never mind, and erasure last.
     await kees.send("/stop")

@@ -24,7 +24,14 @@ from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.settings import RouteSettings
 from storage.db import Database
-from storage.models import Base, ConversationState, Person, Placement, StaffMember
+from storage.models import (
+    Base,
+    ConversationState,
+    Person,
+    Placement,
+    PlanReview,
+    StaffMember,
+)
 from tests.e2e.conftest import at, create_placement, join, join_as_begeleider
 
 UTC = dt.UTC
@@ -136,6 +143,19 @@ async def seed_traces(
     digest = "\n".join(m.text for m in bea.bot_messages if "Weekoverzicht" in m.text)
     assert MARKERS["Olga"] in digest  # the digest quotes them: a trace to be found
     assert MARKERS["Kees"] in digest
+    # A plan review whose note (typed by Bea, encrypted) names and quotes both sides.
+    async with db.session() as session:
+        placement = await session.scalar(select(Placement))
+        assert placement is not None
+        session.add(
+            PlanReview(
+                placement_id=placement.id,
+                recorded_at=clock.now(),
+                next_review=dt.date(2026, 9, 1),
+                note=f"Olga ({MARKERS['Olga']}) en Kees ({MARKERS['Kees']}) waren er.",
+                created_at=clock.now(),
+            )
+        )
     # Bea leaves an /afspraak half-way: her draft lists Olga and Kees by name.
     await bea.send("/afspraak")
     await bea.click("Sam · installatiefase")
