@@ -6,6 +6,7 @@ EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
     "begeleider": (
         "overzicht",
+        "plan",
         "nieuw",
         "plaatsingen",
         "afspraak",
@@ -14,7 +15,7 @@ BY_ROLE: dict[str, tuple[str, ...]] = {
         "meting",
         "annuleer",
     ),
-    "behandelaar": ("overzicht", "plaatsingen", "afspraak", "afspraken", "meting"),
+    "behandelaar": ("overzicht", "plan", "plaatsingen", "afspraak", "afspraken", "meting"),
     "ouder": ("contact", "afspraken"),
     "gezinshuisouder": ("contact", "afspraken"),
     "admin": (),

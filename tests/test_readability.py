@@ -184,6 +184,33 @@ READERS: dict[str, dict[str, str]] = {
             "role_full",
         )
     },
+    "plan": {
+        **{
+            p.name[: -len(".j2")]: "p"
+            for p in sorted((MESSAGES_DIR / "nl" / "plan").glob("goal_*.j2"))
+        },
+        **{
+            p.name[: -len(".j2")]: "s"
+            for p in sorted((MESSAGES_DIR / "nl" / "plan").glob("estimate_*.j2"))
+        },
+        "goals_choose_placement": "s",
+        "goals_view": "s",
+        "goals_ask_side": "s",
+        "goals_ask_goal": "s",
+        "goals_ask_text": "s",
+        "goals_bad_text": "s",
+        "goals_added": "s",
+        "goals_already": "s",
+        "goals_adjusted": "s",
+        "goals_unchanged": "s",
+        "goals_sent": "s",
+        "goals_confirm": "p",
+        "goals_thanks": "p",
+        "goals_ask_word": "p",
+        "goals_bad_word": "p",
+        "goals_nothing_open": "p",
+        "goals_closed": "p",
+    },
     "prompt": {
         p.name[: -len(".j2")]: "p" for p in sorted((MESSAGES_DIR / "nl" / "prompt").glob("*.j2"))
     },
