@@ -90,7 +90,7 @@ async def open_plan(
     if isinstance(found, Outcome):
         return found
     me, placement = found
-    return await view(session, me, placement, now, edit=True)
+    return await view(session, me, placement, now, edit=False)
 
 
 async def view(
@@ -250,7 +250,6 @@ async def side(
             "plan/goals_ask_goal",
             {"youth": placement.youth_name, "side": side_code, "suggestions": list(codes)},
             tuple(rows),
-            edit=True,
         )
     )
 
@@ -308,7 +307,7 @@ async def ask_typed(
     data: dict[str, object] = {"placement": placement.id, "side": side_code}
     await set_state(session, caller.telegram_user_id, FLOW, "goal_text", data, now)
     return Outcome(me.language).add(
-        Say("plan/goals_ask_text", {"side": side_code, "max": GOAL_MAX}, edit=True)
+        Say("plan/goals_ask_text", {"side": side_code, "max": GOAL_MAX})
     )
 
 
