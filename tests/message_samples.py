@@ -235,6 +235,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "viewed_by": [],
             "contact_requests": [],
             "meetings": [],
+            "goals": [],
             "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
         },
     ],
@@ -719,4 +720,9 @@ VARIANTS["plan/goals_ask_text"] = [
 ]
 VARIANTS["plan/goals_confirm"] = [
     {**BASE, "goals": [g for g in _GOALS if g["side"] != "gezinshuisouder"], "role": "ouder"}
+]
+EXPORT["goals"] = [
+    {**_GOALS[0], "youth": "Sam", "agreed": True, "comment": None, "answered_at": NOW},
+    {**_GOALS[1], "youth": HOSTILE, "agreed": False, "comment": HOSTILE, "answered_at": NOW},
+    {**_GOALS[2], "youth": "Sam", "agreed": None, "comment": None, "answered_at": None},
 ]

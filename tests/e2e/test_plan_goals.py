@@ -163,7 +163,22 @@ async def test_estimate_goals_confirm_and_separation(
     assert "Olga" in resent[-1].text
     assert "Kees" not in resent[-1].text
 
-    # 9. Separation: scan everything each participant received.
+    # 9. /mijngegevens: her own goals and her own answer, never the other side's.
+    await olga.send("/mijngegevens")
+    await kees.send("/mijngegevens")
+    olga_file = olga.bot_messages[-1].document
+    kees_file = kees.bot_messages[-1].document
+    assert olga_file is not None
+    assert kees_file is not None
+    olga_export = olga_file.data.decode()
+    kees_export = kees_file.data.decode()
+    assert OUDER_MARK in olga_export
+    assert SAMEN_MARK in olga_export
+    assert "Klopt dit voor jou: ja" in olga_export
+    assert "je schreef: Eten lukt alleen op zondag" in kees_export
+    assert GHO_MARK in kees_export
+
+    # 10. Separation: scan everything each participant received.
     olga_all, kees_all = received(olga), received(kees)
     assert GHO_MARK not in olga_all
     assert "Ouders leren kennen" not in olga_all
