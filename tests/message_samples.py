@@ -550,6 +550,8 @@ VARIANTS["digest/due"] = [
 VARIANTS["digest/details"] = [
     SECTION,
     {**_CALM, "people": [], "open_answers": [], "meetings": [], "due": []},
+    {**SECTION, "plan": {"intensity": "extra", "open": 3, "reached": 1}},
+    {**SECTION, "plan": {"intensity": None, "open": 0, "reached": 0}},
 ]
 VARIANTS["digest/section_brief"] = [SECTION, {**_CALM, "last_round": None}]
 VARIANTS["digest/_reason"] = [{**SECTION, "r": r} for r in REASONS]

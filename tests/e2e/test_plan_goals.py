@@ -163,6 +163,11 @@ async def test_estimate_goals_confirm_and_separation(
     assert "Olga" in resent[-1].text
     assert "Kees" not in resent[-1].text
 
+    # The plan in one line under the placement's details of /overzicht.
+    await bea.send("/overzicht")
+    details = await bea.click("🔎 Sam")
+    assert "Plan: extra steun · doelen: 3 open, 1 bereikt" in details[-1].text
+
     # 9. /mijngegevens: her own goals and her own answer, never the other side's.
     await olga.send("/mijngegevens")
     await kees.send("/mijngegevens")
