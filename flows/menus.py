@@ -6,16 +6,16 @@ EVERYONE = ("help", "instellingen", "privacy", "mijngegevens", "taal", "stop")
 BY_ROLE: dict[str, tuple[str, ...]] = {
     "begeleider": (
         "overzicht",
-        "plan",
         "nieuw",
         "plaatsingen",
         "afspraak",
         "afspraken",
         "fase",
         "meting",
+        "plan",
         "annuleer",
     ),
-    "behandelaar": ("overzicht", "plan", "plaatsingen", "afspraak", "afspraken", "meting"),
+    "behandelaar": ("overzicht", "plaatsingen", "afspraak", "afspraken", "meting", "plan"),
     "ouder": ("contact", "afspraken"),
     "gezinshuisouder": ("contact", "afspraken"),
     "admin": (),
