@@ -40,6 +40,8 @@ from flows import (
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
+from flows.plan import estimate as plan_estimate
+from flows.plan import goals as plan_goals
 from flows.plan import review as plan_review
 from flows.replies import Outcome
 from flows.settings import CheckinRules, MeetingRules, RouteSettings
@@ -225,6 +227,11 @@ async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_photo(caller.chat_id, png, caption=caption)
 
 
+async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open the begeleidingsplan of a placement (staff)."""
+    await run_step(update, context, plan_goals.choose)
+
+
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show day, time, time zone and pause."""
     await run_step(update, context, preferences.menu)
@@ -387,6 +394,35 @@ ROUTES: dict[buttons.Kind, Route] = {
             s, c, v["placement"], now, sv.route.signals, sv.meeting_rules
         )
     ),
+    buttons.PLAN_FOR: lambda v, sv: (
+        lambda s, c, now: plan_goals.open_plan(s, c, v["placement"], now)
+    ),
+    buttons.PLAN_ESTIMATE: lambda v, sv: (
+        lambda s, c, now: plan_goals.start_estimate(s, c, v["placement"], now)
+    ),
+    buttons.PLAN_SCORE: lambda v, sv: (
+        lambda s, c, now: plan_estimate.score(s, c, v["placement"], v["item"], v["score"], now)
+    ),
+    buttons.PLAN_NO_NOTE: lambda v, sv: (
+        lambda s, c, now: plan_estimate.no_note(s, c, v["placement"], now)
+    ),
+    buttons.PLAN_ADD: lambda v, sv: lambda s, c, now: plan_goals.add(s, c, v["placement"], now),
+    buttons.PLAN_SIDE: lambda v, sv: (
+        lambda s, c, now: plan_goals.side(s, c, v["placement"], v["side"], now)
+    ),
+    buttons.PLAN_SUGGEST: lambda v, sv: (
+        lambda s, c, now: plan_goals.suggest(s, c, v["placement"], v["side"], v["code"], now)
+    ),
+    buttons.PLAN_TYPE: lambda v, sv: (
+        lambda s, c, now: plan_goals.ask_typed(s, c, v["placement"], v["side"], now)
+    ),
+    buttons.PLAN_SEND: lambda v, sv: lambda s, c, now: plan_goals.send(s, c, v["placement"], now),
+    buttons.GOAL_ACT: lambda v, sv: (
+        lambda s, c, now: plan_goals.act(s, c, v["goal"], v["action"], now)
+    ),
+    buttons.GOAL_CONFIRM: lambda v, sv: (
+        lambda s, c, now: plan_goals.confirm(s, c, v["placement"], v["role"], v["agreed"], now)
+    ),
 }
 
 
@@ -427,6 +463,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "afspraak": plan_meeting,
         "afspraken": list_meetings,
         "overzicht": overview,
+        "plan": plan,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -23,6 +23,7 @@ from flows.people import (
     tell_begeleiders,
 )
 from flows.placements import NEW_FLOW, continue_new
+from flows.plan import goals as plan_goals
 from flows.plan import review as plan_review
 from flows.replies import Menu, Outcome, Say
 from flows.settings import CheckinRules, RouteSettings
@@ -275,6 +276,10 @@ async def text(
     if state.flow == plan_review.FLOW:
         data = {**state.data, "step": state.step}
         return await plan_review.typed(session, me, state.step, data, message, now)
+    if state.flow == plan_goals.FLOW:
+        return await plan_goals.typed(session, me, state.step, dict(state.data), message, now)
+    if state.flow == plan_goals.WORD_FLOW:
+        return await plan_goals.typed_word(session, me, dict(state.data), message, now)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)

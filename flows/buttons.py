@@ -289,3 +289,26 @@ REVIEW_NEXT = kind("review_next", "pv", Word("n"), Id("review"), Number("months"
 
 # The digest (flows/digest_details.py): one placement's details, for its begeleider.
 DETAILS = kind("placement_details", "dd", Id("placement"))
+
+# The begeleidingsplan (flows/plan/estimate.py, flows/plan/goals.py): the plan view of one
+# placement, its estimate steps, adding and changing goals, and a participant's confirmation.
+_SIDES = ("ouder", "gezinshuisouder", "samen")
+_GOAL_ACTIONS = ("adjust", "reached", "dropped", "open")
+PLAN_FOR = kind("plan_for", "pn", Id("placement"))
+PLAN_ESTIMATE = kind("plan_estimate", "pn", Id("placement"), Word("e"))
+PLAN_SCORE = kind(
+    "plan_score", "pn", Id("placement"), Word("s"), Number("item", 9), Number("score", 5)
+)
+PLAN_NO_NOTE = kind("plan_no_note", "pn", Id("placement"), Word("nn"))
+PLAN_ADD = kind("plan_add", "pn", Id("placement"), Word("a"))
+PLAN_SIDE = kind("plan_side", "pn", Id("placement"), Word("sd"), Choice("side", _SIDES))
+PLAN_SUGGEST = kind(
+    "plan_suggest", "pn", Id("placement"), Word("g"), Choice("side", _SIDES), Token("code")
+)
+PLAN_TYPE = kind("plan_type", "pn", Id("placement"), Word("t"), Choice("side", _SIDES))
+PLAN_SEND = kind("plan_send", "pn", Id("placement"), Word("send"))
+GOAL_ACT = kind("goal_act", "gl", Id("goal"), Choice("action", _GOAL_ACTIONS))
+# A participant's answer to "Klopt dit voor jou?": the role the message was sent to (o/g).
+GOAL_CONFIRM = kind(
+    "goal_confirm", "gk", Id("placement"), Choice("role", ("o", "g")), Flag("agreed")
+)

@@ -15,11 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import access, guards
 from flows import digest as digests
 from flows.people import Caller
+from flows.plan import read as plan_read
 from flows.replies import Outcome
 from flows.settings import MeetingRules, SignalSettings
-from storage.models import Phase
+from storage.models import GoalStatus, Phase
 
 CLOSED = "digest/details_closed"
+
+
+async def plan_line(session: AsyncSession, placement_id: int) -> dict[str, object]:
+    """The begeleidingsplan in one line: intensity of the newest estimate, goals open/reached."""
+    estimate = await plan_read.latest_estimate(session, placement_id)
+    goals = await plan_read.goals(session, placement_id)
+    return {
+        "intensity": None if estimate is None else str(estimate.intensity),
+        "open": sum(1 for g in goals if g.status == GoalStatus.OPEN),
+        "reached": sum(1 for g in goals if g.status == GoalStatus.REACHED),
+    }
 
 
 async def show(
@@ -51,6 +63,7 @@ async def show(
     return Outcome(me.language).say(
         "digest/details",
         **section.context,
+        plan=await plan_line(session, placement.id),
         week=digest.header["week"],
         week_end=digest.header["week_end"],
     )

@@ -32,11 +32,15 @@ from flows.outbox import BLANK
 from storage.models import (
     Answer,
     ConversationState,
+    Goal,
+    GoalEvent,
+    GoalResponse,
     Meeting,
     OutboxMessage,
     OutboxStatus,
     Participant,
     Placement,
+    PlanEstimate,
     PlanReview,
     StaffMember,
     TelegramLink,
@@ -113,6 +117,21 @@ async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: 
     )
     for text in texts:
         traces.add_text(text)
+    # A word about their goals ("Klopt dit voor jou?"): their own row goes, a quote of it not.
+    if column is Answer.person_id:
+        words = await session.scalars(
+            select(GoalResponse.comment).where(
+                GoalResponse.person_id.in_(ids), GoalResponse.comment.is_not(None)
+            )
+        )
+    else:
+        words = await session.scalars(
+            select(GoalResponse.comment)
+            .join(Goal, Goal.id == GoalResponse.goal_id)
+            .where(Goal.placement_id.in_(ids), GoalResponse.comment.is_not(None))
+        )
+    for word in words:
+        traces.add_text(word)
 
 
 async def placements_of(session: AsyncSession, person_id: int) -> set[int]:
@@ -160,6 +179,7 @@ class Scrubbed:
     dropped: int = 0
     drafts: int = 0
     places: int = 0
+    plan: int = 0  # goal words, goal history and estimate notes with the name taken out
 
 
 async def scrub(
@@ -181,6 +201,7 @@ async def scrub(
         await _scrub_drafts(session, pattern, people, done)
     await _scrub_places(session, pattern, set(placement_ids), done)
     await _scrub_review_notes(session, pattern, set(placement_ids))
+    await _scrub_plan(session, pattern, set(placement_ids), done)
     return done
 
 
@@ -295,3 +316,37 @@ async def _scrub_review_notes(
             .values(note=None)
             .execution_options(synchronize_session=False)
         )
+
+
+# What stays of a name in the words staff typed in the plan: the goal keeps its meaning.
+REDACTED = "…"
+
+
+async def _scrub_plan(
+    session: AsyncSession, pattern: re.Pattern[str], placement_ids: set[int], done: Scrubbed
+) -> None:
+    """Take the name (or a quoted answer) out of goal words, their history and estimate notes
+    that staff typed in these placements (read through the column type: stored encrypted)."""
+    if not placement_ids:
+        return
+    columns: list[tuple[Any, Any, Any]] = [
+        (Goal, Goal.text, Goal.placement_id.in_(placement_ids)),
+        (
+            GoalEvent,
+            GoalEvent.text,
+            GoalEvent.goal_id.in_(select(Goal.id).where(Goal.placement_id.in_(placement_ids))),
+        ),
+        (PlanEstimate, PlanEstimate.note, PlanEstimate.placement_id.in_(placement_ids)),
+    ]
+    for model, column, where in columns:
+        rows = await session.execute(select(model.id, column).where(where, column.is_not(None)))
+        for row_id, text in rows:
+            if not text or not pattern.search(text):
+                continue
+            await session.execute(
+                update(model)
+                .where(model.id == row_id)
+                .values({column.key: pattern.sub(REDACTED, text)})
+                .execution_options(synchronize_session=False)
+            )
+            done.plan += 1

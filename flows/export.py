@@ -14,6 +14,7 @@ from flows.people import (
     Me,
     load_me,
 )
+from flows.plan import read as plan_read
 from flows.plan.read import goal_context
 from flows.replies import Document, Outcome, Say
 from flows.settings import RouteSettings
@@ -25,6 +26,7 @@ from storage.models import (
     ConsentRecord,
     ContactRequest,
     Goal,
+    GoalResponse,
     Meeting,
     MeetingInvitee,
     MeetingStatus,
@@ -93,6 +95,7 @@ async def export(
         .where(Checkin.person_id == me.person.id, Checkin.status == CheckinStatus.SKIPPED)
         .order_by(Checkin.due_at)
     )
+    goals = await _own_goals(session, me)
     session.add(own_data_row(me.person, "export_own_data", now))
     context = {
         "person": me.person,
@@ -148,11 +151,41 @@ async def export(
             {"at": at, "next": next_review, "note": note, "youth": youth}
             for at, next_review, note, youth in reviews
         ],
+        "goals": goals,
         "now": now,
         "retention_days": settings.retention_days,
     }
     document = Document("mijngegevens.txt", "account/export.txt", context)
     return Outcome(me.language).add(Say("account/export_caption", document=document))
+
+
+async def _own_goals(session: AsyncSession, me: Me) -> list[dict[str, object]]:
+    """The goals this person may see (own side and shared, read.goals decides), with their own
+    answer to "Klopt dit voor jou?"; never another side's goals or anyone else's answer."""
+    found: list[dict[str, object]] = []
+    for participation in me.participations:
+        goals = await plan_read.goals(session, participation.placement_id, role=participation.role)
+        mine = {
+            r.goal_id: r
+            for r in await session.scalars(
+                select(GoalResponse).where(
+                    GoalResponse.person_id == me.person.id,
+                    GoalResponse.goal_id.in_([g.id for g in goals]),
+                )
+            )
+        }
+        for goal in goals:
+            response = mine.get(goal.id)
+            found.append(
+                {
+                    **plan_read.goal_context(goal),
+                    "youth": participation.placement.youth_name,
+                    "agreed": None if response is None else response.agreed,
+                    "comment": None if response is None else response.comment,
+                    "answered_at": None if response is None else response.at,
+                }
+            )
+    return found
 
 
 async def _staff_placements(session: AsyncSession, me: Me) -> list[dict[str, object]]:

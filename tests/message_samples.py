@@ -247,6 +247,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
             "viewed_by": [],
             "contact_requests": [],
             "meetings": [],
+            "goals": [],
             "person": NS(first_name="Kees", created_at=NOW, paused=False, paused_until=None),
         },
     ],
@@ -315,6 +316,14 @@ LABEL_ARGS: dict[str, Any] = {
 }
 LABEL_SPECIAL: dict[str, dict[str, Any]] = {
     "review_side_name": {"name": "samen"},
+    "plan_score": {"score": 3},
+    "plan_estimate": {"again": True},
+    "plan_side": {"side": "gezinshuisouder"},
+    "goal_suggestion": {"code": "samen_praten"},
+    "goal_adjust": {"n": 2},
+    "goal_reached": {"n": 2},
+    "goal_dropped": {"n": 2},
+    "goal_reopen": {"n": 2},
     "phase": {"name": "evaluatiefase"},
     "phase_staff": {"name": "evaluatiefase"},
 }
@@ -633,6 +642,8 @@ VARIANTS["digest/due"] = [
 VARIANTS["digest/details"] = [
     SECTION,
     {**_CALM, "people": [], "open_answers": [], "meetings": [], "due": [], "goals": None},
+    {**SECTION, "plan": {"intensity": "extra", "open": 3, "reached": 1}},
+    {**SECTION, "plan": {"intensity": None, "open": 0, "reached": 0}},
 ]
 VARIANTS["digest/_goals"] = [SECTION]
 VARIANTS["digest/section_brief"] = [SECTION, {**_CALM, "last_round": None}]
@@ -835,4 +846,76 @@ VARIANTS["plan/review_reply"] = [
         "recorded",
         "stopped",
     )
+]
+
+# The begeleidingsplan (flows/plan/estimate.py, flows/plan/goals.py).
+_GOALS = [
+    {
+        "id": 1,
+        "number": 1,
+        "side": "ouder",
+        "phase": "installatiefase",
+        "status": "open",
+        "suggestion": "ouder_kennen",
+        "text": None,
+        "responses": [{"name": "Olga", "agreed": True, "comment": None}],
+    },
+    {
+        "id": 2,
+        "number": 2,
+        "side": "gezinshuisouder",
+        "phase": "installatiefase",
+        "status": "reached",
+        "suggestion": None,
+        "text": HOSTILE,
+        "responses": [{"name": HOSTILE, "agreed": False, "comment": HOSTILE}],
+    },
+    {
+        "id": 3,
+        "number": 3,
+        "side": "samen",
+        "phase": "installatiefase",
+        "status": "dropped",
+        "suggestion": "samen_contact",
+        "text": None,
+        "responses": [],
+    },
+]
+BASE.update(
+    {
+        "number": 1,
+        "total": 4,
+        "version": 2,
+        "intensity": "standard",
+        "goals": _GOALS,
+        "estimate": {
+            "intensity": "extra",
+            "version": 2,
+            "date": dt.date(2026, 3, 12),
+            "scores": {"bereid_ouders": 2, "bereid_gezinshuisouders": 4},
+            "note": HOSTILE,
+        },
+        "closed": False,
+        "side": "samen",
+        "suggestions": ["samen_afspraken", "samen_contact"],
+        "empty": True,
+        "names": ["Olga", "Kees"],
+        "word": False,
+    }
+)
+VARIANTS["plan/estimate_saved"] = [{**BASE, "intensity": i} for i in ("standard", "extra")]
+VARIANTS["plan/goals_view"] = [BASE, {**BASE, "estimate": None, "goals": [], "closed": True}]
+VARIANTS["plan/goals_sent"] = [BASE, {**BASE, "names": []}]
+VARIANTS["plan/goals_thanks"] = [{**BASE, "word": w} for w in (True, False)]
+VARIANTS["plan/goals_bad_text"] = [{**BASE, "empty": e} for e in (True, False)]
+VARIANTS["plan/goals_ask_text"] = [
+    {**BASE, "side": s} for s in ("ouder", "gezinshuisouder", "samen")
+]
+VARIANTS["plan/goals_confirm"] = [
+    {**BASE, "goals": [g for g in _GOALS if g["side"] != "gezinshuisouder"], "role": "ouder"}
+]
+EXPORT["goals"] = [
+    {**_GOALS[0], "youth": "Sam", "agreed": True, "comment": None, "answered_at": NOW},
+    {**_GOALS[1], "youth": HOSTILE, "agreed": False, "comment": HOSTILE, "answered_at": NOW},
+    {**_GOALS[2], "youth": "Sam", "agreed": None, "comment": None, "answered_at": None},
 ]

@@ -99,18 +99,6 @@ READERS: dict[str, dict[str, str]] = {
     "digest": {
         p.name[: -len(".j2")]: "s" for p in sorted((MESSAGES_DIR / "nl" / "digest").glob("*.j2"))
     },
-    # The plan (issue #13): goal words reach participants; the review goes to the begeleider only.
-    "plan": {
-        "_goal_words": "-",  # a goal's words inside other messages
-        "goal_gho_kennen": "p",
-        "goal_ouder_kennen": "p",
-        "goal_samen_afspraken": "p",
-        "review_after": "s",
-        "review_ask": "s",
-        "review_before": "s",
-        "review_goals": "s",
-        "review_reply": "s",
-    },
     "measurement": {
         "already_open": "s",
         "choose_placement": "s",
@@ -195,6 +183,40 @@ READERS: dict[str, dict[str, str]] = {
             "not_yours",
             "role_full",
         )
+    },
+    "plan": {
+        **{
+            p.name[: -len(".j2")]: "p"
+            for p in sorted((MESSAGES_DIR / "nl" / "plan").glob("goal_*.j2"))
+        },
+        **{
+            p.name[: -len(".j2")]: "s"
+            for p in sorted((MESSAGES_DIR / "nl" / "plan").glob("estimate_*.j2"))
+        },
+        "goals_choose_placement": "s",
+        "goals_view": "s",
+        "goals_ask_side": "s",
+        "goals_ask_goal": "s",
+        "goals_ask_text": "s",
+        "goals_bad_text": "s",
+        "goals_added": "s",
+        "goals_already": "s",
+        "goals_adjusted": "s",
+        "goals_unchanged": "s",
+        "goals_sent": "s",
+        "goals_confirm": "p",
+        "goals_thanks": "p",
+        "goals_ask_word": "p",
+        "goals_bad_word": "p",
+        "goals_nothing_open": "p",
+        "goals_closed": "p",
+        "_goal_words": "-",  # a goal's words inside other messages
+        # The plan review (flows/plan/review.py) goes to the begeleider only.
+        "review_after": "s",
+        "review_ask": "s",
+        "review_before": "s",
+        "review_goals": "s",
+        "review_reply": "s",
     },
     "prompt": {
         p.name[: -len(".j2")]: "p" for p in sorted((MESSAGES_DIR / "nl" / "prompt").glob("*.j2"))

@@ -177,6 +177,35 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     }
     assert [c.method for c in sandbox.calls[calls:] if c.method in EDITS] == []
 
+    # The plan: open it (a view each time, like the details), estimate, goals, send, confirm.
+    await bea.send("/plan")
+    await p.twice(bea, buttons.PLAN_FOR, lambda v: True, repeats=True)
+    await p.twice(bea, buttons.PLAN_ESTIMATE)
+    for score in (4, 4, 3):
+        await p.twice(bea, buttons.PLAN_SCORE, lambda v, s=score: v["score"] == s)
+    await p.twice(bea, buttons.PLAN_SCORE, lambda v: v["score"] == 4)
+    await p.twice(bea, buttons.PLAN_NO_NOTE)
+    await bea.send("/plan")
+    await bea.click("Sam · installatiefase")
+    await p.twice(bea, buttons.PLAN_ADD)
+    await p.twice(bea, buttons.PLAN_SIDE, lambda v: v["side"] == "samen")
+    await p.twice(bea, buttons.PLAN_SUGGEST)
+    await bea.click("➕ Doel toevoegen")
+    await bea.click("Voor de ouders")
+    await p.twice(bea, buttons.PLAN_TYPE)
+    await bea.send("Olga komt elke woensdag")
+    await p.twice(bea, buttons.GOAL_ACT, lambda v: v["action"] == "adjust")
+    await bea.send("Olga komt elke woensdag en zaterdag")
+    await p.twice(bea, buttons.PLAN_SEND)
+    await p.twice(olga, buttons.GOAL_CONFIRM, lambda v: not v["agreed"])
+    await olga.send("Zaterdag is lastig")
+    await bea.send("/plan")
+    await bea.click("Sam · installatiefase")
+    await p.twice(bea, buttons.GOAL_ACT, lambda v: v["action"] == "reached")
+    await p.twice(bea, buttons.GOAL_ACT, lambda v: v["action"] == "open")
+    await p.twice(bea, buttons.PLAN_SEND)
+    await p.twice(olga, buttons.GOAL_CONFIRM, lambda v: v["agreed"])
+
     # The next phase, and the questionnaire.
     await bea.send("/fase")
     await p.twice(bea, buttons.PHASE_FOR)

@@ -156,6 +156,9 @@ async def seed_traces(
                 created_at=clock.now(),
             )
         )
+    # The plan: an estimate note and goals that name them (typed by Bea, kept encrypted), the
+    # words before an adjustment in the goal's history, and each one's word about their goals.
+    await seed_plan(bea, olga, kees)
     # Bea leaves an /afspraak half-way: her draft lists Olga and Kees by name.
     await bea.send("/afspraak")
     await bea.click("Sam · installatiefase")
@@ -164,6 +167,31 @@ async def seed_traces(
     [who] = await bea.send("kantoor Noord")
     assert "Olga" in " ".join(label for row in who.buttons for label, _ in row)
     return Family(bea, olga, kees, ben)
+
+
+async def seed_plan(bea: ChatPerson, olga: ChatPerson, kees: ChatPerson) -> None:
+    await bea.send("/plan")
+    await bea.click("📋 Inschatting invullen")
+    for _ in range(4):
+        await bea.click("3 · gemiddeld")
+    await bea.send("Olga en Kees kennen elkaar al van school")
+    await bea.send("/plan")
+    for side, words in (
+        ("Voor de ouders", "Olga belt Sam elke week"),
+        ("Voor de gezinshuisouders", "Kees vraagt Olga mee naar school"),
+        ("Voor de samenwerking", "Olga en Kees eten een keer samen"),
+    ):
+        await bea.click("➕ Doel toevoegen")
+        await bea.click(side)
+        await bea.click("✏️ Zelf typen")
+        await bea.send(words)
+    await bea.click("✏️ 3")
+    await bea.send("Olga en Kees eten twee keer samen")
+    await bea.click("📨 Klaar, stuur naar ouders en gezinshuisouders")
+    for person in (olga, kees):
+        await person.wait_for_message(lambda m: "Klopt dit voor jou?" in m.text)
+        await person.click("💬 Ik wil iets zeggen")
+        await person.send(f"{MARKERS[person.first_name]} bijna goed zo")
 
 
 async def erase(person: ChatPerson) -> str:
@@ -179,7 +207,8 @@ async def test_erasing_a_participant_leaves_no_trace_of_them(
 ) -> None:
     family = await seed_traces(app, sandbox, db, clock)
     leaving = family.olga if who == "Olga" else family.kees
-    assert await scan(db, [who], [MARKERS[who]])  # the traces are really there before
+    before = await scan(db, [who], [MARKERS[who]])  # the traces are really there before
+    assert {"goal", "goal_event", "goal_response", "plan_estimate"} <= {t for t, _, _ in before}
     assert "Je gegevens zijn gewist" in await erase(leaving)
     # Bea is told who left; the message itself is not kept.
     assert "doet niet meer mee" in family.bea.last.text  # by role, not by name
