@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app import AnyApplication
 from bot.clock import FakeClock
+from bot.render import Renderer
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.plan.changes import add_goal, set_status
@@ -31,8 +32,9 @@ from tests.e2e.conftest import at, snapshot
 UTC = dt.UTC
 SUNDAY_1800 = dt.datetime(2026, 3, 8, 18, 0, tzinfo=UTC)  # 19:00 in Amsterdam, ISO week 10
 WEEK = dt.timedelta(days=7)
-OUDER_GOAL = "Ik leer de gezinshuisouders kennen."
-SHARED_GOAL = "We maken samen afspraken over het contact."
+# The words of the suggested goals, as their templates say them (messages/nl/plan/goal_*.j2).
+OUDER_GOAL = Renderer().render("nl", "plan/goal_ouder_kennen", {})
+SHARED_GOAL = Renderer().render("nl", "plan/goal_samen_afspraken", {})
 KEES_GOAL = "Rustig blijven bij de wissel op vrijdag"
 OLGA = ("🤝 Elkaar gezien", "🙂", "🙂", "Ja", "🙂")
 KEES = ("🤝 Elkaar gezien", "😄", "Ja", "Nee", "🙂")
