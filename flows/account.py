@@ -23,6 +23,7 @@ from flows.people import (
     tell_begeleiders,
 )
 from flows.placements import NEW_FLOW, continue_new
+from flows.plan import reflections
 from flows.replies import Menu, Outcome, Say
 from flows.settings import CheckinRules, RouteSettings
 from storage.models import (
@@ -271,6 +272,8 @@ async def text(
     if state.flow == meetings.FLOW:
         data = {**state.data, "step": state.step}
         return await meetings.typed(session, me, state.step, data, message, now)
+    if state.flow == reflections.FLOW:
+        return await reflections.typed(session, me, dict(state.data), message, now)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)

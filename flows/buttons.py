@@ -278,3 +278,34 @@ RSVP = kind("rsvp", "rs", Id("meeting"), Choice("answer", ("y", "n", "t")))
 
 # The digest (flows/digest_details.py): one placement's details, for its begeleider.
 DETAILS = kind("placement_details", "dd", Id("placement"))
+
+# The evaluatiefase's reflections (flows/plan/reflections.py): skip question `index`.
+REFLECT_SKIP = kind("reflect_skip", "rf", Id("placement"), Number("index", 9))
+
+# Closing a placement (flows/plan/ending.py): each step carries the choices so far, so a restart
+# loses nothing. `talks` is a bit mask over route.CLOSING_TALKS.
+_REASONS = ("thuis", "zelfstandig", "overplaatsing", "breakdown", "anders")
+END_TALK = kind(
+    "end_talk", "ed", Id("placement"), Number("talks", 7), Word("t"), Number("toggle", 2)
+)
+END_REASONS = kind("end_reasons", "ed", Id("placement"), Number("talks", 7), Word("r"))
+END_REASON = kind(
+    "end_reason", "ed", Id("placement"), Number("talks", 7), Word("r"), Choice("reason", _REASONS)
+)
+END_HANDOVER = kind(
+    "end_handover",
+    "ed",
+    Id("placement"),
+    Number("talks", 7),
+    Choice("reason", _REASONS),
+    Flag("handover"),
+)
+END_GO = kind(
+    "end_go",
+    "ed",
+    Id("placement"),
+    Number("talks", 7),
+    Choice("reason", _REASONS),
+    Flag("handover"),
+    Word("go"),
+)

@@ -644,3 +644,61 @@ VARIANTS["meeting/ask_time"] = [
     {"day": dt.date(2026, 12, 5), "daypart": d} for d in (None, "ochtend", "middag", "avond")
 ]
 VARIANTS["meeting/ask_day"] = [{"time": dt.time(15, 30)}]
+
+# The begeleidingsplan's ending (flows/plan/reflections.py, flows/plan/ending.py).
+LABEL_SPECIAL.update(
+    {
+        "closing_talk": {"talk": "afsluitend_gesprek"},
+        "end_talk": {"talk": "afrondend_gesprek_ouders", "on": False},
+        "ending_reason": {"reason": "breakdown"},
+        "end_reason": {"reason": "thuis"},
+    }
+)
+VARIANTS["plan/reflect_question"] = [
+    {**BASE, "question": q, "number": n, "total": 3}
+    for n, q in enumerate(("goed", "lastig", "meenemen"), start=1)
+]
+VARIANTS["plan/reflect_done"] = [{**BASE, "name": HOSTILE, "youth": HOSTILE}]
+VARIANTS["plan/ending_confirm"] = [
+    {**BASE, "youth": HOSTILE, "talks": t, "reason": r, "handover": h}
+    for t, r, h in (
+        ([], "breakdown", False),
+        (["afrondend_gesprek_ouders", "afsluitend_gesprek"], "thuis", True),
+    )
+]
+VARIANTS["plan/ending_last"] = [
+    {**BASE, "role": r, "phone": p, "erased_on": dt.date(2027, 12, 3)}
+    for r, p in (("ouder", "088 123 45 67"), ("gezinshuisouder", None))
+]
+_SUMMARY = {
+    "youth": HOSTILE,
+    "gezinshuis": "De Linde",
+    "start_date": dt.date(2026, 1, 5),
+    "evaluation_since": NOW,
+    "closed_at": NOW,
+    "intensity": "extra",
+    "goals": {
+        "ouder": [{"text": HOSTILE, "suggestion": None, "status": "reached"}],
+        "gezinshuisouder": [{"text": None, "suggestion": "contact", "status": "dropped"}],
+        "samen": [],
+    },
+    "reflections": {
+        "ouder": [
+            {"name": "Olga", "question": "goed", "text": HOSTILE, "skipped": False},
+            {"name": "Olga", "question": "lastig", "text": None, "skipped": True},
+            {"name": "Olga", "question": "meenemen", "text": None, "skipped": False},
+        ],
+        "gezinshuisouder": [],
+    },
+    "trend": {"ouder": 3.5},
+    "trend_weeks": 8,
+    "meetings": [{"type": "afsluitend_gesprek", "at": NOW}],
+    "talks": ["afsluitend_gesprek"],
+    "reason": "breakdown",
+    "planned": False,
+    "handover": True,
+}
+VARIANTS["plan/ending_summary.txt"] = [
+    _SUMMARY,
+    {**_SUMMARY, "intensity": None, "evaluation_since": None, "meetings": [], "talks": []},
+]
