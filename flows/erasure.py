@@ -36,6 +36,7 @@ from storage.models import (
     OutboxStatus,
     Participant,
     Placement,
+    Reflection,
     StaffMember,
     TelegramLink,
 )
@@ -94,13 +95,17 @@ def mentions(value: Any, pattern: re.Pattern[str]) -> bool:
 
 
 async def typed_by(session: AsyncSession, person_ids: Iterable[int], traces: Traces) -> None:
-    """Add what these people typed (answers) to the traces; call before their rows go."""
+    """Add what these people typed (answers, reflections) to the traces; call before their
+    rows go."""
     await _add_typed(session, Answer.person_id, set(person_ids), traces)
+    await _add_reflections(session, Reflection.person_id, set(person_ids), traces)
 
 
 async def typed_in(session: AsyncSession, placement_ids: Iterable[int], traces: Traces) -> None:
-    """Add every answer typed in these placements to the traces (before the placements go)."""
+    """Add every answer and reflection typed in these placements to the traces (before the
+    placements go)."""
     await _add_typed(session, Answer.placement_id, set(placement_ids), traces)
+    await _add_reflections(session, Reflection.placement_id, set(placement_ids), traces)
 
 
 async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: Traces) -> None:
@@ -108,6 +113,18 @@ async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: 
         return
     texts = await session.scalars(
         select(Answer.text).where(column.in_(ids), Answer.text.is_not(None))
+    )
+    for text in texts:
+        traces.add_text(text)
+
+
+async def _add_reflections(
+    session: AsyncSession, column: Any, ids: set[int], traces: Traces
+) -> None:
+    if not ids:
+        return
+    texts = await session.scalars(
+        select(Reflection.text).where(column.in_(ids), Reflection.text.is_not(None))
     )
     for text in texts:
         traces.add_text(text)

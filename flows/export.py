@@ -27,6 +27,7 @@ from storage.models import (
     MeetingInvitee,
     MeetingStatus,
     Placement,
+    Reflection,
 )
 
 
@@ -80,6 +81,12 @@ async def export(
         .where(Checkin.person_id == me.person.id, Checkin.status == CheckinStatus.SKIPPED)
         .order_by(Checkin.due_at)
     )
+    reflections = await session.execute(
+        select(Reflection, Placement.youth_name)
+        .join(Placement, Placement.id == Reflection.placement_id)
+        .where(Reflection.person_id == me.person.id)
+        .order_by(Reflection.asked_at, Reflection.id)
+    )
     session.add(own_data_row(me.person, "export_own_data", now))
     context = {
         "person": me.person,
@@ -129,6 +136,16 @@ async def export(
         "skipped": [
             {"period": period, "reason": reason, "youth": youth}
             for period, reason, youth in skipped
+        ],
+        "reflections": [
+            {
+                "youth": youth,
+                "question": row.question,
+                "text": row.text,
+                "answered": row.answered_at is not None,
+                "at": row.answered_at or row.asked_at,
+            }
+            for row, youth in reflections
         ],
         "now": now,
         "retention_days": settings.retention_days,

@@ -702,3 +702,9 @@ VARIANTS["plan/ending_summary.txt"] = [
     _SUMMARY,
     {**_SUMMARY, "intensity": None, "evaluation_since": None, "meetings": [], "talks": []},
 ]
+
+EXPORT["reflections"] = [
+    {"youth": "Sam", "question": "goed", "text": HOSTILE, "answered": True, "at": NOW},
+    {"youth": "Sam", "question": "lastig", "text": None, "answered": True, "at": NOW},
+    {"youth": "Sam", "question": "meenemen", "text": None, "answered": False, "at": NOW},
+]

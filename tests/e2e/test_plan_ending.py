@@ -103,6 +103,17 @@ async def test_reflections_are_asked_stored_per_side_and_never_crossed(
     }
     assert all(r.answered_at is not None for r in rows)
     assert states == []
+    # /mijngegevens holds one's own reflections, never the other side's.
+    [export] = await olga.send("/mijngegevens")
+    assert export.document is not None
+    content = export.document.data.decode("utf-8")
+    assert "OLGA-LASTIG de eerste maand" in content
+    assert "KEES" not in content
+    [export] = await kees.send("/mijngegevens")
+    assert export.document is not None
+    content = export.document.data.decode("utf-8")
+    assert '"Wat vond je lastig in het samenwerken?": overgeslagen' in content
+    assert "OLGA" not in content
     # A second move is impossible, and the questions are never asked twice.
     assert sum("Vraag 1 van 3" in m.text for m in olga.bot_messages) == 1
     assert "KEES" not in received(olga)

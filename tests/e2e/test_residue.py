@@ -24,7 +24,14 @@ from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows.settings import RouteSettings
 from storage.db import Database
-from storage.models import Base, ConversationState, Person, Placement, StaffMember
+from storage.models import (
+    Base,
+    ConversationState,
+    Person,
+    Placement,
+    Reflection,
+    StaffMember,
+)
 from tests.e2e.conftest import at, create_placement, join, join_as_begeleider
 
 UTC = dt.UTC
@@ -96,8 +103,24 @@ async def answer_check_in(person: ChatPerson, typed: str) -> None:
 
 
 async def close_placement(bea: ChatPerson) -> None:
-    """Take Sam's placement through the phases to afgesloten with /fase."""
+    """Take Sam's placement through the phases to afgesloten with /fase and the closing flow."""
     for _ in range(3):
+        await bea.send("/fase")
+        await bea.click(
+            next(label for row in bea.last.buttons for label, _ in row if "Sam" in label)
+        )
+        if "Verder" in bea.last.button_labels:  # the closing flow (flows/plan/ending.py)
+            for label in ("Verder", "Terug naar huis", "Nee", "Ja, sluit de plaatsing af"):
+                await bea.click(label)
+            return
+        await bea.click(
+            next(label for row in bea.last.buttons for label, _ in row if label.startswith("Ja"))
+        )
+
+
+async def reflect(bea: ChatPerson, olga: ChatPerson, kees: ChatPerson) -> None:
+    """To the evaluatiefase: Olga and Kees each type a reflection that holds their marker."""
+    for _ in range(2):
         await bea.send("/fase")
         await bea.click(
             next(label for row in bea.last.buttons for label, _ in row if "Sam" in label)
@@ -105,6 +128,9 @@ async def close_placement(bea: ChatPerson) -> None:
         await bea.click(
             next(label for row in bea.last.buttons for label, _ in row if label.startswith("Ja"))
         )
+    await olga.send(f"{MARKERS['Olga']} terugblik: we belden vaak")
+    await kees.send(f"{MARKERS['Kees']} terugblik: samen naar school")
+    await kees.click("Deze vraag overslaan")
 
 
 async def seed_traces(
@@ -136,10 +162,12 @@ async def seed_traces(
     digest = "\n".join(m.text for m in bea.bot_messages if "Weekoverzicht" in m.text)
     assert MARKERS["Olga"] in digest  # the digest quotes them: a trace to be found
     assert MARKERS["Kees"] in digest
+    # The evaluatiefase: reflections typed by each (stored encrypted in `reflection`).
+    await reflect(bea, olga, kees)
     # Bea leaves an /afspraak half-way: her draft lists Olga and Kees by name.
     await bea.send("/afspraak")
-    await bea.click("Sam · installatiefase")
-    await bea.click("Kennismakingsgesprek")
+    await bea.click("Sam · evaluatiefase")
+    await bea.click("Afsluitend gesprek over de samenwerking")
     await bea.send("20-3 10:00")
     [who] = await bea.send("kantoor Noord")
     assert "Olga" in " ".join(label for row in who.buttons for label, _ in row)
@@ -160,6 +188,9 @@ async def test_erasing_a_participant_leaves_no_trace_of_them(
     family = await seed_traces(app, sandbox, db, clock)
     leaving = family.olga if who == "Olga" else family.kees
     assert await scan(db, [who], [MARKERS[who]])  # the traces are really there before
+    async with db.session() as session:
+        texts = list(await session.scalars(select(Reflection.text)))
+    assert any(MARKERS[who] in (text or "") for text in texts)
     assert "Je gegevens zijn gewist" in await erase(leaving)
     # Bea is told who left; the message itself is not kept.
     assert "doet niet meer mee" in family.bea.last.text  # by role, not by name
