@@ -292,7 +292,7 @@ ROUTES: dict[buttons.Kind, Route] = {
         lambda s, c, now: account.stop_choice(s, c, v["choice"], now, sv.route)
     ),
     buttons.LANGUAGE: lambda v, sv: lambda s, c, now: account.set_language(s, c, v["language"]),
-    buttons.RESUME: lambda v, sv: lambda s, c, now: account.resume(s, c),
+    buttons.RESUME: lambda v, sv: lambda s, c, now: account.resume(s, c, now),
     buttons.CONTACT: lambda v, sv: lambda s, c, now: contact.request(s, c, v["placement"], now),
     buttons.CHECKIN_ANSWER: lambda v, sv: (
         lambda s, c, now: checkins.press(s, c, v["checkin"], str(v["index"]), v["value"], now)

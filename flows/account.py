@@ -127,7 +127,7 @@ async def stop_choice(
             await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
-        return await _resume(session, me, out)
+        return await _resume(session, me, out, now)
     if choice == "erase":
         blocking = await _placements_led(session, me)
         if blocking:
@@ -155,20 +155,23 @@ async def stop_choice(
 RESUME_BUTTON = RESUME.button("resume_messages")
 
 
-async def resume(session: AsyncSession, caller: Caller) -> Outcome:
+async def resume(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """The resume button: messages on again (a second press changes nothing and tells no one)."""
     me = await guards.who(session, caller, pressed=True)
     if isinstance(me, Outcome):
         return me
-    return await _resume(session, me, Outcome(me.language))
+    return await _resume(session, me, Outcome(me.language), now)
 
 
-async def _resume(session: AsyncSession, me: Me, out: Outcome) -> Outcome:
+async def _resume(session: AsyncSession, me: Me, out: Outcome, now: dt.datetime) -> Outcome:
     changed = me.person.paused
     me.person.paused, me.person.paused_until = False, None
     out.add(Say("account/resumed", edit=True))
     if changed:  # a second press must not tell the begeleider twice
         await tell_begeleiders(session, me, "account/resumed_notice", out)
+        # Reflections of an evaluatiefase that began during the pause (asked once, ever).
+        for say in await reflections.ask_on_resume(session, me, now):
+            out.add(say)
     return out
 
 

@@ -234,3 +234,29 @@ async def test_parents_cannot_close_and_a_forged_step_is_refused(
         assert await session.scalar(select(PlacementEnding)) is None
     after = await snapshot(db)
     assert after["placement"] == before["placement"]
+
+
+async def test_a_paused_person_is_asked_when_they_resume(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    bea, olga, kees = family
+    await kees.send("/stop")
+    await kees.click("⏸ Berichten pauzeren")
+    await to_evaluation(bea)
+    assert "Vraag 1 van 3" in olga.last.text
+    assert not any("Vraag 1 van 3" in m.text for m in kees.bot_messages)
+    replies = await kees.click("▶️ Berichten weer aanzetten")
+    assert "Vraag 1 van 3" in replies[-1].text
+    await kees.send("KEES-GOED na de pauze")
+    assert "Vraag 2 van 3" in kees.last.text
+    # Pausing and resuming again does not ask again.
+    await kees.send("/stop")
+    await kees.click("⏸ Berichten pauzeren")
+    await kees.click("▶️ Berichten weer aanzetten")
+    assert sum("Vraag 1 van 3" in m.text for m in kees.bot_messages) == 1
+    async with db.session() as session:
+        texts = [r.text for r in await session.scalars(select(Reflection))]
+    assert "KEES-GOED na de pauze" in texts
