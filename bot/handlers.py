@@ -365,6 +365,7 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.REFLECT_SKIP: lambda v, sv: (
         lambda s, c, now: reflections.skip(s, c, v["placement"], v["index"], now)
     ),
+    buttons.END_BEGIN: lambda v, sv: lambda s, c, now: ending.begin(s, c, v["placement"], now),
     buttons.END_TALK: lambda v, sv: (
         lambda s, c, now: ending.toggle(s, c, v["placement"], v["talks"], v["toggle"])
     ),

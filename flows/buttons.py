@@ -284,6 +284,8 @@ REFLECT_SKIP = kind("reflect_skip", "rf", Id("placement"), Number("index", 9))
 
 # Closing a placement (flows/plan/ending.py): each step carries the choices so far, so a restart
 # loses nothing. `talks` is a bit mask over route.CLOSING_TALKS.
+# "Nu afsluiten" under /fase's confirm: a placement may end early (a breakdown) from any phase.
+END_BEGIN = kind("end_begin", "ed", Id("placement"), Word("b"))
 _REASONS = ("thuis", "zelfstandig", "overplaatsing", "breakdown", "anders")
 END_TALK = kind(
     "end_talk", "ed", Id("placement"), Number("talks", 7), Word("t"), Number("toggle", 2)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import guards
-from flows.buttons import NEVER_MIND, PHASE_FOR, PHASE_GO
+from flows.buttons import END_BEGIN, NEVER_MIND, PHASE_FOR, PHASE_GO
 from flows.outbox import drop_pending
 from flows.people import Caller, load_me, recipient
 from flows.plan import ending, reflections
@@ -66,6 +66,7 @@ async def confirm(
                 "phase_go", {"phase": str(target)}, placement=placement.id, phase=target
             ),
         ),
+        (END_BEGIN.button("end_begin", placement=placement.id),),
         (NEVER_MIND.button("never_mind"),),
     )
     context = {

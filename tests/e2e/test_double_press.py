@@ -229,6 +229,9 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await p.twice(bea, buttons.END_REASON, lambda v: v["reason"] == "thuis")
     await p.twice(bea, buttons.END_HANDOVER, lambda v: v["handover"])
     await p.twice(bea, buttons.END_GO)
+    await bea.send("/fase")
+    await p.twice(bea, buttons.PHASE_FOR, lambda v: True)
+    await p.twice(bea, buttons.END_BEGIN)
     assert p.pressed == set(buttons.KINDS.values())
     assert sandbox.bot_errors == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

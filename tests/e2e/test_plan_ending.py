@@ -260,3 +260,25 @@ async def test_a_paused_person_is_asked_when_they_resume(
     async with db.session() as session:
         texts = [r.text for r in await session.scalars(select(Reflection))]
     assert "KEES-GOED na de pauze" in texts
+
+
+async def test_a_placement_that_breaks_down_early_is_closed_from_any_phase(
+    app: AnyApplication,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    bea, olga, kees = family
+    await bea.send("/fase")
+    await bea.click("Sam · installatiefase")
+    await bea.click("Plaatsing nu afsluiten")
+    for label in ("Verder", "Voortijdig gestopt (breakdown)", "Ja", "Ja, sluit de plaatsing af"):
+        await bea.click(label)
+    assert bea.last.document is not None
+    assert "geen vragen meer" in olga.last.text
+    assert "geen vragen meer" in kees.last.text
+    async with db.session() as session:
+        ending = await session.scalar(select(PlacementEnding))
+        assert ending is not None
+        assert (str(ending.reason), ending.handover, ending.talks) == ("breakdown", True, [])
+        assert await session.scalar(select(Reflection)) is None  # never asked: no evaluatiefase
