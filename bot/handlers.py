@@ -40,6 +40,7 @@ from flows import (
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
+from flows.plan import ending, reflections
 from flows.plan import estimate as plan_estimate
 from flows.plan import goals as plan_goals
 from flows.plan import review as plan_review
@@ -304,7 +305,7 @@ ROUTES: dict[buttons.Kind, Route] = {
         lambda s, c, now: account.stop_choice(s, c, v["choice"], now, sv.route)
     ),
     buttons.LANGUAGE: lambda v, sv: lambda s, c, now: account.set_language(s, c, v["language"]),
-    buttons.RESUME: lambda v, sv: lambda s, c, now: account.resume(s, c),
+    buttons.RESUME: lambda v, sv: lambda s, c, now: account.resume(s, c, now),
     buttons.CONTACT: lambda v, sv: lambda s, c, now: contact.request(s, c, v["placement"], now),
     buttons.CHECKIN_ANSWER: lambda v, sv: (
         lambda s, c, now: checkins.press(s, c, v["checkin"], str(v["index"]), v["value"], now)
@@ -344,7 +345,7 @@ ROUTES: dict[buttons.Kind, Route] = {
     ),
     buttons.NEVER_MIND: lambda v, sv: lambda s, c, now: phases.cancelled(s, c),
     buttons.PHASE_FOR: lambda v, sv: (
-        lambda s, c, now: phases.confirm(s, c, v["placement"], sv.route)
+        lambda s, c, now: phases.confirm(s, c, v["placement"], sv.route, now)
     ),
     buttons.PHASE_GO: lambda v, sv: (
         lambda s, c, now: phases.move(s, c, v["placement"], v["phase"], now, sv.route)
@@ -388,6 +389,29 @@ ROUTES: dict[buttons.Kind, Route] = {
     ),
     buttons.RSVP: lambda v, sv: (
         lambda s, c, now: meetings.rsvp(s, c, v["meeting"], v["answer"], now)
+    ),
+    buttons.REFLECT_SKIP: lambda v, sv: (
+        lambda s, c, now: reflections.skip(s, c, v["placement"], v["index"], now)
+    ),
+    buttons.END_BEGIN: lambda v, sv: lambda s, c, now: ending.begin(s, c, v["placement"], now),
+    buttons.END_TALK: lambda v, sv: (
+        lambda s, c, now: ending.toggle(s, c, v["placement"], v["talks"], v["toggle"])
+    ),
+    buttons.END_REASONS: lambda v, sv: (
+        lambda s, c, now: ending.reasons(s, c, v["placement"], v["talks"])
+    ),
+    buttons.END_REASON: lambda v, sv: (
+        lambda s, c, now: ending.handover(s, c, v["placement"], v["talks"], v["reason"])
+    ),
+    buttons.END_HANDOVER: lambda v, sv: (
+        lambda s, c, now: ending.confirm(
+            s, c, v["placement"], v["talks"], v["reason"], v["handover"], sv.route
+        )
+    ),
+    buttons.END_GO: lambda v, sv: (
+        lambda s, c, now: ending.close(
+            s, c, v["placement"], v["talks"], v["reason"], v["handover"], now, sv.route
+        )
     ),
     buttons.DETAILS: lambda v, sv: (
         lambda s, c, now: digest_details.show(

@@ -24,6 +24,7 @@ from flows.people import (
 )
 from flows.placements import NEW_FLOW, continue_new
 from flows.plan import goals as plan_goals
+from flows.plan import reflections
 from flows.plan import review as plan_review
 from flows.replies import Menu, Outcome, Say
 from flows.settings import CheckinRules, RouteSettings
@@ -128,7 +129,7 @@ async def stop_choice(
             await tell_begeleiders(session, me, "account/paused_notice", out, until=None)
         return out
     if choice == "resume":
-        return await _resume(session, me, out)
+        return await _resume(session, me, out, now)
     if choice == "erase":
         blocking = await _placements_led(session, me)
         if blocking:
@@ -156,20 +157,23 @@ async def stop_choice(
 RESUME_BUTTON = RESUME.button("resume_messages")
 
 
-async def resume(session: AsyncSession, caller: Caller) -> Outcome:
+async def resume(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """The resume button: messages on again (a second press changes nothing and tells no one)."""
     me = await guards.who(session, caller, pressed=True)
     if isinstance(me, Outcome):
         return me
-    return await _resume(session, me, Outcome(me.language))
+    return await _resume(session, me, Outcome(me.language), now)
 
 
-async def _resume(session: AsyncSession, me: Me, out: Outcome) -> Outcome:
+async def _resume(session: AsyncSession, me: Me, out: Outcome, now: dt.datetime) -> Outcome:
     changed = me.person.paused
     me.person.paused, me.person.paused_until = False, None
     out.add(Say("account/resumed", edit=True))
     if changed:  # a second press must not tell the begeleider twice
         await tell_begeleiders(session, me, "account/resumed_notice", out)
+        # Reflections of an evaluatiefase that began during the pause (asked once, ever).
+        for say in await reflections.ask_on_resume(session, me, now):
+            out.add(say)
     return out
 
 
@@ -280,6 +284,8 @@ async def text(
         return await plan_goals.typed(session, me, state.step, dict(state.data), message, now)
     if state.flow == plan_goals.WORD_FLOW:
         return await plan_goals.typed_word(session, me, dict(state.data), message, now)
+    if state.flow == reflections.FLOW:
+        return await reflections.typed(session, me, dict(state.data), message, now)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)

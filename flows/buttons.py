@@ -312,3 +312,36 @@ GOAL_ACT = kind("goal_act", "gl", Id("goal"), Choice("action", _GOAL_ACTIONS))
 GOAL_CONFIRM = kind(
     "goal_confirm", "gk", Id("placement"), Choice("role", ("o", "g")), Flag("agreed")
 )
+
+# The evaluatiefase's reflections (flows/plan/reflections.py): skip question `index`.
+REFLECT_SKIP = kind("reflect_skip", "rf", Id("placement"), Number("index", 9))
+
+# Closing a placement (flows/plan/ending.py): each step carries the choices so far, so a restart
+# loses nothing. `talks` is a bit mask over route.CLOSING_TALKS.
+# "Nu afsluiten" under /fase's confirm: a placement may end early (a breakdown) from any phase.
+END_BEGIN = kind("end_begin", "ed", Id("placement"), Word("b"))
+_REASONS = ("thuis", "zelfstandig", "overplaatsing", "breakdown", "anders")
+END_TALK = kind(
+    "end_talk", "ed", Id("placement"), Number("talks", 7), Word("t"), Number("toggle", 2)
+)
+END_REASONS = kind("end_reasons", "ed", Id("placement"), Number("talks", 7), Word("r"))
+END_REASON = kind(
+    "end_reason", "ed", Id("placement"), Number("talks", 7), Word("r"), Choice("reason", _REASONS)
+)
+END_HANDOVER = kind(
+    "end_handover",
+    "ed",
+    Id("placement"),
+    Number("talks", 7),
+    Choice("reason", _REASONS),
+    Flag("handover"),
+)
+END_GO = kind(
+    "end_go",
+    "ed",
+    Id("placement"),
+    Number("talks", 7),
+    Choice("reason", _REASONS),
+    Flag("handover"),
+    Word("go"),
+)

@@ -42,6 +42,7 @@ from storage.models import (
     Placement,
     PlanEstimate,
     PlanReview,
+    Reflection,
     StaffMember,
     TelegramLink,
 )
@@ -100,13 +101,17 @@ def mentions(value: Any, pattern: re.Pattern[str]) -> bool:
 
 
 async def typed_by(session: AsyncSession, person_ids: Iterable[int], traces: Traces) -> None:
-    """Add what these people typed (answers) to the traces; call before their rows go."""
+    """Add what these people typed (answers, reflections) to the traces; call before their
+    rows go."""
     await _add_typed(session, Answer.person_id, set(person_ids), traces)
+    await _add_reflections(session, Reflection.person_id, set(person_ids), traces)
 
 
 async def typed_in(session: AsyncSession, placement_ids: Iterable[int], traces: Traces) -> None:
-    """Add every answer typed in these placements to the traces (before the placements go)."""
+    """Add every answer and reflection typed in these placements to the traces (before the
+    placements go)."""
     await _add_typed(session, Answer.placement_id, set(placement_ids), traces)
+    await _add_reflections(session, Reflection.placement_id, set(placement_ids), traces)
 
 
 async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: Traces) -> None:
@@ -132,6 +137,18 @@ async def _add_typed(session: AsyncSession, column: Any, ids: set[int], traces: 
         )
     for word in words:
         traces.add_text(word)
+
+
+async def _add_reflections(
+    session: AsyncSession, column: Any, ids: set[int], traces: Traces
+) -> None:
+    if not ids:
+        return
+    texts = await session.scalars(
+        select(Reflection.text).where(column.in_(ids), Reflection.text.is_not(None))
+    )
+    for text in texts:
+        traces.add_text(text)
 
 
 async def placements_of(session: AsyncSession, person_id: int) -> set[int]:

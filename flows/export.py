@@ -32,6 +32,7 @@ from storage.models import (
     MeetingStatus,
     Placement,
     PlanReview,
+    Reflection,
 )
 
 
@@ -96,6 +97,12 @@ async def export(
         .order_by(Checkin.due_at)
     )
     goals = await _own_goals(session, me)
+    reflections = await session.execute(
+        select(Reflection, Placement.youth_name)
+        .join(Placement, Placement.id == Reflection.placement_id)
+        .where(Reflection.person_id == me.person.id)
+        .order_by(Reflection.asked_at, Reflection.id)
+    )
     session.add(own_data_row(me.person, "export_own_data", now))
     context = {
         "person": me.person,
@@ -152,6 +159,16 @@ async def export(
             for at, next_review, note, youth in reviews
         ],
         "goals": goals,
+        "reflections": [
+            {
+                "youth": youth,
+                "question": row.question,
+                "text": row.text,
+                "answered": row.answered_at is not None,
+                "at": row.answered_at or row.asked_at,
+            }
+            for row, youth in reflections
+        ],
         "now": now,
         "retention_days": settings.retention_days,
     }

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import guards
-from flows.buttons import NEVER_MIND, PHASE_FOR, PHASE_GO
+from flows.buttons import END_BEGIN, NEVER_MIND, PHASE_FOR, PHASE_GO
 from flows.outbox import drop_pending
 from flows.people import Caller, load_me, recipient
+from flows.plan import ending, reflections
 from flows.replies import Outcome, Say
 from flows.route import NEXT_PHASE
 from flows.settings import RouteSettings
@@ -44,21 +45,28 @@ async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Out
 
 
 async def confirm(
-    session: AsyncSession, caller: Caller, placement_id: int, settings: RouteSettings
+    session: AsyncSession,
+    caller: Caller,
+    placement_id: int,
+    settings: RouteSettings,
+    now: dt.datetime,
 ) -> Outcome:
-    """Explain what the next phase means and ask to confirm."""
+    """Explain what the next phase means and ask to confirm; closing is its own flow."""
     found = await guards.placement_press(session, caller, placement_id, open_only=True)
     if isinstance(found, Outcome):
         return found
     me, placement = found
     out = Outcome(me.language)
     target = NEXT_PHASE[placement.phase]  # every open phase has a next one
+    if target == Phase.AFGESLOTEN:
+        return await ending.begin(session, caller, placement.id, now)
     buttons = (
         (
             PHASE_GO.button(
                 "phase_go", {"phase": str(target)}, placement=placement.id, phase=target
             ),
         ),
+        (END_BEGIN.button("end_begin", placement=placement.id),),
         (NEVER_MIND.button("never_mind"),),
     )
     context = {
@@ -87,10 +95,10 @@ async def move(
     if NEXT_PHASE.get(placement.phase) != target:
         # Pressed twice, or on an old message: the placement moved on already.
         return out.say("phase/already", youth=placement.youth_name, phase=str(placement.phase))
+    if target == Phase.AFGESLOTEN:
+        # An old "Ja, afsluiten" button: closing is the ending flow now (flows/plan/ending.py).
+        return await ending.begin(session, caller, placement.id, now)
     placement.phase, placement.phase_since = Phase(target), now
-    if placement.phase == Phase.AFGESLOTEN:
-        placement.closed_at = now
-        await _stop_questions(session, placement.id, now)
     rows = await session.execute(
         select(Participant, TelegramLink)
         .join(TelegramLink, TelegramLink.person_id == Participant.person_id)
@@ -112,6 +120,9 @@ async def move(
                 kind="phase_change",
             )
         )
+    if placement.phase == Phase.EVALUATIEFASE:
+        for say in await reflections.start(session, placement, now):
+            out.add(say)
     out.add(Say("phase/changed", {"youth": placement.youth_name, "phase": target}, edit=True))
     return out
 
@@ -123,7 +134,7 @@ async def cancelled(session: AsyncSession, caller: Caller) -> Outcome:
     )
 
 
-async def _stop_questions(session: AsyncSession, placement_id: int, now: dt.datetime) -> None:
+async def stop_questions(session: AsyncSession, placement_id: int, now: dt.datetime) -> None:
     """A closed placement sends nothing more: open check-ins end, queued messages are dropped."""
     await session.execute(
         update(Checkin)

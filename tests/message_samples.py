@@ -919,3 +919,67 @@ EXPORT["goals"] = [
     {**_GOALS[1], "youth": HOSTILE, "agreed": False, "comment": HOSTILE, "answered_at": NOW},
     {**_GOALS[2], "youth": "Sam", "agreed": None, "comment": None, "answered_at": None},
 ]
+
+# The begeleidingsplan's ending (flows/plan/reflections.py, flows/plan/ending.py).
+LABEL_SPECIAL.update(
+    {
+        "closing_talk": {"talk": "afsluitend_gesprek"},
+        "end_talk": {"talk": "afrondend_gesprek_ouders", "on": False},
+        "ending_reason": {"reason": "breakdown"},
+        "end_reason": {"reason": "thuis"},
+    }
+)
+VARIANTS["plan/reflect_question"] = [
+    {**BASE, "question": q, "number": n, "total": 3}
+    for n, q in enumerate(("goed", "lastig", "meenemen"), start=1)
+]
+VARIANTS["plan/reflect_done"] = [{**BASE, "name": HOSTILE, "youth": HOSTILE}]
+VARIANTS["plan/ending_confirm"] = [
+    {**BASE, "youth": HOSTILE, "talks": t, "reason": r, "handover": h}
+    for t, r, h in (
+        ([], "breakdown", False),
+        (["afrondend_gesprek_ouders", "afsluitend_gesprek"], "thuis", True),
+    )
+]
+VARIANTS["plan/ending_last"] = [
+    {**BASE, "role": r, "phone": p, "erased_on": dt.date(2027, 12, 3)}
+    for r, p in (("ouder", "088 123 45 67"), ("gezinshuisouder", None))
+]
+_SUMMARY = {
+    "youth": HOSTILE,
+    "gezinshuis": "De Linde",
+    "start_date": dt.date(2026, 1, 5),
+    "evaluation_since": NOW,
+    "closed_at": NOW,
+    "intensity": "extra",
+    "goals": {
+        "ouder": [{"text": HOSTILE, "suggestion": None, "status": "reached"}],
+        "gezinshuisouder": [{"text": None, "suggestion": "contact", "status": "dropped"}],
+        "samen": [],
+    },
+    "reflections": {
+        "ouder": [
+            {"name": "Olga", "question": "goed", "text": HOSTILE, "skipped": False},
+            {"name": "Olga", "question": "lastig", "text": None, "skipped": True},
+            {"name": "Olga", "question": "meenemen", "text": None, "skipped": False},
+        ],
+        "gezinshuisouder": [],
+    },
+    "trend": {"ouder": 3.5},
+    "trend_weeks": 8,
+    "meetings": [{"type": "afsluitend_gesprek", "at": NOW}],
+    "talks": ["afsluitend_gesprek"],
+    "reason": "breakdown",
+    "planned": False,
+    "handover": True,
+}
+VARIANTS["plan/ending_summary.txt"] = [
+    _SUMMARY,
+    {**_SUMMARY, "intensity": None, "evaluation_since": None, "meetings": [], "talks": []},
+]
+
+EXPORT["reflections"] = [
+    {"youth": "Sam", "question": "goed", "text": HOSTILE, "answered": True, "at": NOW},
+    {"youth": "Sam", "question": "lastig", "text": None, "answered": True, "at": NOW},
+    {"youth": "Sam", "question": "meenemen", "text": None, "answered": False, "at": NOW},
+]

@@ -217,6 +217,20 @@ READERS: dict[str, dict[str, str]] = {
         "review_before": "s",
         "review_goals": "s",
         "review_reply": "s",
+        # The ending (flows/plan/reflections.py, flows/plan/ending.py).
+        "ending_already": "s",
+        "ending_closed": "s",
+        "ending_confirm": "s",
+        "ending_handover": "s",
+        "ending_last": "p",
+        "ending_reason": "s",
+        "ending_summary.txt": "s",
+        "ending_talks": "s",
+        "reflect_already": "p",
+        "reflect_done": "p",
+        "reflect_empty": "p",
+        "reflect_question": "p",
+        "reflect_saved": "p",
     },
     "prompt": {
         p.name[: -len(".j2")]: "p" for p in sorted((MESSAGES_DIR / "nl" / "prompt").glob("*.j2"))

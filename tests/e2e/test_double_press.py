@@ -267,6 +267,25 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await p.twice(kees, buttons.STOP, lambda v: v["choice"] == "erase")
     await p.twice(kees, buttons.STOP, lambda v: v["choice"] == "erase!")
 
+    # The evaluatiefase's reflections and the closing flow (flows/plan/).
+    for current, target in (
+        ("installatiefase", "stabilisatiefase"),
+        ("stabilisatiefase", "evaluatiefase"),
+    ):
+        await bea.send("/fase")
+        await bea.click(f"Sam · {current}")
+        await bea.click(f"Ja, naar de {target}")
+    await p.twice(olga, buttons.REFLECT_SKIP)
+    await bea.send("/fase")
+    await bea.click("Sam · evaluatiefase")
+    await p.twice(bea, buttons.END_TALK, lambda v: v["toggle"] == 2)
+    await p.twice(bea, buttons.END_REASONS)
+    await p.twice(bea, buttons.END_REASON, lambda v: v["reason"] == "thuis")
+    await p.twice(bea, buttons.END_HANDOVER, lambda v: v["handover"])
+    await p.twice(bea, buttons.END_GO)
+    await bea.send("/fase")
+    await p.twice(bea, buttons.PHASE_FOR, lambda v: True)
+    await p.twice(bea, buttons.END_BEGIN)
     assert p.pressed == set(buttons.KINDS.values())
     assert sandbox.bot_errors == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

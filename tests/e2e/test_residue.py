@@ -30,6 +30,7 @@ from storage.models import (
     Person,
     Placement,
     PlanReview,
+    Reflection,
     StaffMember,
 )
 from tests.e2e.conftest import at, create_placement, join, join_as_begeleider
@@ -103,8 +104,24 @@ async def answer_check_in(person: ChatPerson, typed: str) -> None:
 
 
 async def close_placement(bea: ChatPerson) -> None:
-    """Take Sam's placement through the phases to afgesloten with /fase."""
+    """Take Sam's placement through the phases to afgesloten with /fase and the closing flow."""
     for _ in range(3):
+        await bea.send("/fase")
+        await bea.click(
+            next(label for row in bea.last.buttons for label, _ in row if "Sam" in label)
+        )
+        if "Verder" in bea.last.button_labels:  # the closing flow (flows/plan/ending.py)
+            for label in ("Verder", "Terug naar huis", "Nee", "Ja, sluit de plaatsing af"):
+                await bea.click(label)
+            return
+        await bea.click(
+            next(label for row in bea.last.buttons for label, _ in row if label.startswith("Ja"))
+        )
+
+
+async def reflect(bea: ChatPerson, olga: ChatPerson, kees: ChatPerson) -> None:
+    """To the evaluatiefase: Olga and Kees each type a reflection that holds their marker."""
+    for _ in range(2):
         await bea.send("/fase")
         await bea.click(
             next(label for row in bea.last.buttons for label, _ in row if "Sam" in label)
@@ -112,6 +129,9 @@ async def close_placement(bea: ChatPerson) -> None:
         await bea.click(
             next(label for row in bea.last.buttons for label, _ in row if label.startswith("Ja"))
         )
+    await olga.send(f"{MARKERS['Olga']} terugblik: we belden vaak")
+    await kees.send(f"{MARKERS['Kees']} terugblik: samen naar school")
+    await kees.click("Deze vraag overslaan")
 
 
 async def seed_traces(
@@ -159,10 +179,12 @@ async def seed_traces(
     # The plan: an estimate note and goals that name them (typed by Bea, kept encrypted), the
     # words before an adjustment in the goal's history, and each one's word about their goals.
     await seed_plan(bea, olga, kees)
+    # The evaluatiefase: reflections typed by each (stored encrypted in `reflection`).
+    await reflect(bea, olga, kees)
     # Bea leaves an /afspraak half-way: her draft lists Olga and Kees by name.
     await bea.send("/afspraak")
-    await bea.click("Sam · installatiefase")
-    await bea.click("Kennismakingsgesprek")
+    await bea.click("Sam · evaluatiefase")
+    await bea.click("Afsluitend gesprek over de samenwerking")
     await bea.send("20-3 10:00")
     [who] = await bea.send("kantoor Noord")
     assert "Olga" in " ".join(label for row in who.buttons for label, _ in row)
@@ -209,6 +231,9 @@ async def test_erasing_a_participant_leaves_no_trace_of_them(
     leaving = family.olga if who == "Olga" else family.kees
     before = await scan(db, [who], [MARKERS[who]])  # the traces are really there before
     assert {"goal", "goal_event", "goal_response", "plan_estimate"} <= {t for t, _, _ in before}
+    async with db.session() as session:
+        texts = list(await session.scalars(select(Reflection.text)))
+    assert any(MARKERS[who] in (text or "") for text in texts)
     assert "Je gegevens zijn gewist" in await erase(leaving)
     # Bea is told who left; the message itself is not kept.
     assert "doet niet meer mee" in family.bea.last.text  # by role, not by name

@@ -66,7 +66,7 @@ async def test_a_closed_placement_sends_nothing_more(
 ) -> None:
     bea, olga, kees = family
     await at(app, clock, SUNDAY_1900)  # Olga's check-in is open
-    for _ in range(3):
+    for step in range(3):
         await bea.send("/fase")
         await bea.click(
             next(
@@ -77,11 +77,15 @@ async def test_a_closed_placement_sends_nothing_more(
                 if label.startswith("Sam ·")
             )
         )
+        if step == 2:  # closing is its own flow (flows/plan/ending.py)
+            for label in ("Verder", "Terug naar huis", "Ja", "Ja, sluit de plaatsing af"):
+                await bea.click(label)
+            break
         await bea.click(
             next(label for row in bea.last.buttons for label, _ in row if label.startswith("Ja"))
         )
     assert "De plaatsing van Sam is afgesloten" in bea.last.text
-    assert "geen vragen meer over Sam" in olga.last.text
+    assert "geen vragen meer" in olga.last.text
     async with db.session() as session:
         placement = await session.scalar(select(Placement))
         assert placement is not None
