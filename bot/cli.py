@@ -19,7 +19,7 @@ from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.render import LANGUAGES, Renderer
 from flows.contact import set_organisation_phone
-from flows.invites import FlowError, add_organisation, create_staff_invite
+from flows.invites import STAFF_INVITE_ROLES, FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
 from storage.db import Database, DatabaseUnavailable
 from storage.models import Role
@@ -107,9 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     add_org = admin.add_parser("add-organisation", help="add an organisation")
     add_org.add_argument("name")
     add_org.set_defaults(handler=_add_organisation)
-    invite = admin.add_parser("invite", help="invite a begeleider or behandelaar")
+    invite = admin.add_parser(
+        "invite", help="invite a begeleider, behandelaar or (the first) coordinator"
+    )
     invite.add_argument("--organisation", required=True)
-    invite.add_argument("--role", required=True, choices=["begeleider", "behandelaar"])
+    invite.add_argument(
+        "--role", required=True, choices=[str(role) for role in STAFF_INVITE_ROLES]
+    )
     invite.add_argument("--name", required=True, help="first name of the person invited")
     invite.add_argument("--json", action="store_true", help="print one JSON object")
     invite.set_defaults(handler=_invite)

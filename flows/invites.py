@@ -24,6 +24,7 @@ from storage.models import (
 
 # Telegram deep-link payloads allow these characters, up to 64 of them.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+STAFF_INVITE_ROLES = (Role.BEGELEIDER, Role.BEHANDELAAR, Role.COORDINATOR)
 MAX_PER_SIDE = 2  # a placement has 1-2 ouders and 1-2 gezinshuisouders
 ORGANISATION_NAME_MAX = 120
 PERSON_NAME_MAX = 64
@@ -101,9 +102,10 @@ async def create_staff_invite(
     now: dt.datetime,
     settings: RouteSettings,
 ) -> NewInvite:
-    """Invite a begeleider or behandelaar to an organisation (the admin's command)."""
-    if role not in (Role.BEGELEIDER, Role.BEHANDELAAR):
-        raise FlowError("staff invites are for begeleider or behandelaar")
+    """Invite a begeleider, behandelaar or coordinator to an organisation (the admin's command;
+    a coordinator invites colleagues in the chat)."""
+    if role not in STAFF_INVITE_ROLES:
+        raise FlowError("staff invites are for begeleider, behandelaar or coordinator")
     organisation = await session.scalar(
         select(Organisation).where(
             Organisation.name == clean_name(organisation_name, ORGANISATION_NAME_MAX + 1)

@@ -19,6 +19,7 @@ BY_ROLE: dict[str, tuple[str, ...]] = {
     "behandelaar": ("overzicht", "plaatsingen", "afspraak", "afspraken", "meting", "plan"),
     "ouder": ("contact", "afspraken"),
     "gezinshuisouder": ("contact", "afspraken"),
+    "coordinator": ("team", "overdragen", "organisatie"),
     "admin": (),
 }
 

@@ -78,7 +78,10 @@ async def load_me(session: AsyncSession, telegram_user_id: int) -> Me | None:
     if link is None:
         return None
     staff = await session.scalars(
-        select(StaffMember).where(StaffMember.person_id == link.person_id).order_by(StaffMember.id)
+        # A deactivated role stops working at once: it is simply not loaded.
+        select(StaffMember)
+        .where(StaffMember.person_id == link.person_id, StaffMember.active.is_(True))
+        .order_by(StaffMember.id)
     )
     participations = await session.scalars(
         select(Participant)

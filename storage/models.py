@@ -79,11 +79,14 @@ class Role(enum.StrEnum):
     GEZINSHUISOUDER = "gezinshuisouder"
     BEGELEIDER = "begeleider"
     BEHANDELAAR = "behandelaar"
-    ADMIN = "admin"
+    ADMIN = "admin"  # not given out: the organisation's coordinator does what the admin would
+    # Per organisation: invites and deactivates staff, hands placements over, reads the
+    # organisation overview and makes the pilot export. Never sees answers or family names.
+    COORDINATOR = "coordinator"
 
 
 PARTICIPANT_ROLES = (Role.OUDER, Role.GEZINSHUISOUDER)
-STAFF_ROLES = (Role.BEGELEIDER, Role.BEHANDELAAR, Role.ADMIN)
+STAFF_ROLES = (Role.BEGELEIDER, Role.BEHANDELAAR, Role.ADMIN, Role.COORDINATOR)
 
 
 class Phase(enum.StrEnum):
@@ -116,6 +119,9 @@ class Organisation(Base):
     created_at: Mapped[dt.datetime]
     # Shown wherever someone asks for help: the number to call when the chat cannot wait.
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The key of the pilot export's pseudonyms (a keyed hash): made at the first export, kept
+    # encrypted, never exported, so the same person gets the same pseudonym in a later export.
+    pseudonym_key: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 class Person(Base):
@@ -135,6 +141,9 @@ class Person(Base):
     # When a begeleider's weekly digest comes, in local time; None means Monday 08:30.
     digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     digest_time: Mapped[dt.time | None] = mapped_column(Time)
+    # The separate, optional agreement to research use (pilot export); off until they say yes,
+    # withdrawable in /instellingen. Each change is also a ConsentRecord (purpose "research").
+    research_consent: Mapped[bool] = mapped_column(Boolean, default=False)
 
     telegram: Mapped[TelegramLink | None] = relationship(
         back_populates="person", cascade="all, delete-orphan", uselist=False
@@ -170,6 +179,10 @@ class StaffMember(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
     created_at: Mapped[dt.datetime]
+    # A coordinator deactivates staff who leave: the role stops working at once; the row stays
+    # (placements and meetings still point at it) until retention or erasure.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[dt.datetime | None]
 
     person: Mapped[Person] = relationship()
 
@@ -251,6 +264,8 @@ class ConsentRecord(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invite.id", ondelete="SET NULL"))
     decision: Mapped[ConsentDecision] = mapped_column(_enum(ConsentDecision, "consent_decision"))
+    # "care": taking part at all (the privacy notice); "research": the optional pilot export.
+    purpose: Mapped[str] = mapped_column(String(20), default="care")
     notice_version: Mapped[str] = mapped_column(String(20))
     decided_at: Mapped[dt.datetime]
 

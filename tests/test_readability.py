@@ -82,6 +82,7 @@ READERS: dict[str, dict[str, str]] = {
         "not_registered": "p",
         "nothing_asked": "p",
         "only_begeleider": "p",  # read by a participant who tried a staff command
+        "only_coordinator": "p",  # read by anyone who tried a coordinator's command
         "only_staff": "p",
         "only_text": "p",
         "unknown_command": "p",
@@ -153,6 +154,7 @@ READERS: dict[str, dict[str, str]] = {
         "start_without_invite": "p",
         "use_the_buttons": "p",
         "welcome_begeleider": "s",
+        "welcome_coordinator": "s",
         "welcome_behandelaar": "s",
         "welcome_gezinshuisouder": "p",
         "welcome_ouder": "p",
