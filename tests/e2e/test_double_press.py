@@ -32,6 +32,10 @@ SUNDAY_1900 = dt.datetime(2026, 3, 8, 18, 0, tzinfo=UTC)
 SUNDAY_2000 = SUNDAY_1900 + dt.timedelta(hours=1)
 EDITS = ("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
 
+# Kinds pressed twice with `Presser` by another test (their story is long to set up here): the
+# kind and the test that does it.
+PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {}
+
 
 class Presser:
     """Presses a button of one kind twice on the same message and checks the second changed
@@ -286,6 +290,6 @@ async def test_every_kind_of_button_pressed_twice_changes_nothing_the_second_tim
     await bea.send("/fase")
     await p.twice(bea, buttons.PHASE_FOR, lambda v: True)
     await p.twice(bea, buttons.END_BEGIN)
-    assert p.pressed == set(buttons.KINDS.values())
+    assert p.pressed | set(PRESSED_TWICE_ELSEWHERE) == set(buttons.KINDS.values())
     assert sandbox.bot_errors == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
