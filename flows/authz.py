@@ -35,7 +35,8 @@ class Action(enum.StrEnum):
     CHANGE_PHASE = "change_phase"  # /fase
     SEND_MEASUREMENT = "send_measurement"  # /meting
     PLAN_MEETING = "plan_meeting"  # /afspraak (and moving or cancelling one's own)
-    VIEW_DIGEST = "view_digest"  # /overzicht and the 🔎 details: answers and free text
+    VIEW_DIGEST = "view_digest"  # /overzicht: answers and free text (a behandelaar's in brief)
+    VIEW_DETAILS = "view_details"  # the 🔎 details of one placement under the digest
     VIEW_PLAN = "view_plan"  # /plan: goals, progress, estimate
     EDIT_GOALS = "edit_goals"  # add, adjust, reach, drop a goal; send the plan
     ESTIMATE = "estimate"  # the begeleider's estimate of the collaboration
@@ -66,6 +67,7 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.SEND_MEASUREMENT: {B: OWN, H: OWN},
     Action.PLAN_MEETING: {B: OWN, H: OWN},
     Action.VIEW_DIGEST: {B: OWN, H: OWN},
+    Action.VIEW_DETAILS: {B: OWN},
     Action.VIEW_PLAN: {B: OWN, H: OWN},
     Action.EDIT_GOALS: {B: OWN, H: OWN},
     Action.ESTIMATE: {B: OWN},

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.authz import Action
 from flows.buttons import CONTACT
 from flows.invites import FlowError
 from flows.people import Caller, begeleider_recipient
@@ -74,17 +75,18 @@ async def contact(session: AsyncSession, caller: Caller, now: dt.datetime) -> Ou
     me = await guards.who(session, caller)
     if isinstance(me, Outcome):
         return me
-    if not me.participations:
+    sides = guards.sides(me, Action.ASK_CONTACT)
+    if not sides:
         return Outcome(me.language).say("contact/only_participants")
-    if len(me.participations) == 1:
-        return await request(session, caller, me.participations[0].placement_id, now)
+    if len(sides) == 1:
+        return await request(session, caller, sides[0].placement_id, now)
     buttons = tuple(
         (
             CONTACT.button(
                 "contact_for", {"youth": p.placement.youth_name}, placement=p.placement_id
             ),
         )
-        for p in me.participations
+        for p in sides
     )
     return Outcome(me.language).add(Say("contact/choose_placement", buttons=buttons))
 
@@ -97,7 +99,8 @@ async def request(
     if isinstance(me, Outcome):
         return me
     out = Outcome(me.language)
-    participation = next((p for p in me.participations if p.placement_id == placement_id), None)
+    sides = guards.sides(me, Action.ASK_CONTACT)
+    participation = next((p for p in sides if p.placement_id == placement_id), None)
     if participation is None:
         return guards.refuse(me.language, guards.EXPIRED)
     placement = participation.placement

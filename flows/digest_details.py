@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
 from flows import digest as digests
+from flows.authz import Action
 from flows.people import Caller
 from flows.plan import read as plan_read
 from flows.replies import Outcome
@@ -43,7 +44,7 @@ async def show(
     meetings: MeetingRules | None = None,
 ) -> Outcome:
     """Show this placement's details to its begeleider and log the view."""
-    found = await guards.placement_press(session, caller, placement_id, guards.BEGELEIDER)
+    found = await guards.placement_press(session, caller, placement_id, Action.VIEW_DETAILS)
     if isinstance(found, Outcome):
         return found
     me, placement = found

@@ -20,7 +20,7 @@ from flows.authz import Action, Scope, roles_for
 from flows.authz import scope as scope_of
 from flows.people import Caller, Me, load_me
 from flows.replies import Outcome, Say
-from storage.models import Phase, Placement, Role
+from storage.models import Participant, Phase, Placement, Role
 
 # --- One template per kind of refusal ---------------------------------------------------------
 # A command from an account that is not linked to anyone yet.
@@ -77,6 +77,11 @@ def staff_ids(me: Me, roles: Allowed = STAFF) -> set[int]:
 def organisations(me: Me, allowed: Allowed) -> set[int]:
     """The organisations this person reaches as a whole for this action (a coordinator's own)."""
     return {s.organisation_id for s in me.staff if _reach(allowed, s.role) == Scope.ORGANISATION}
+
+
+def sides(me: Me, action: Action) -> list[Participant]:
+    """This person's participations (as ouder or gezinshuisouder) the table lets do this."""
+    return [p for p in me.participations if scope_of(action, p.role) == Scope.OWN_SIDE]
 
 
 def staff_refusal(roles: Allowed) -> str:

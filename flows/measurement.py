@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
+from flows.authz import Action
 from flows.buttons import MEASURE_FOR, MEASURE_GO, NEVER_MIND
 from flows.checkins import question_say
 from flows.outbox import enqueue
@@ -38,10 +39,10 @@ ROUND_OPEN_FOR = dt.timedelta(days=7)
 
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the staff member's open placements to send the questionnaire for."""
-    me = await guards.staff(session, caller)
+    me = await guards.staff(session, caller, Action.SEND_MEASUREMENT)
     if isinstance(me, Outcome):
         return me
-    placements = await guards.open_placements_of(session, me)
+    placements = await guards.open_placements_of(session, me, Action.SEND_MEASUREMENT)
     if not placements:
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
@@ -59,7 +60,7 @@ async def confirm(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Say what will be sent to whom, and ask to confirm."""
-    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    found = await guards.placement_press(session, caller, placement_id, Action.SEND_MEASUREMENT)
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -84,7 +85,7 @@ async def send(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """Start a round for the placement (the staff member confirmed)."""
-    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    found = await guards.placement_press(session, caller, placement_id, Action.SEND_MEASUREMENT)
     if isinstance(found, Outcome):
         return found
     me, placement = found

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.authz import Action
 from flows.digest import Digest, build, log_view
 from flows.people import load_me
 from flows.settings import MeetingRules, SignalSettings
@@ -63,10 +64,11 @@ async def overview(
     me = await load_me(session, telegram_user_id)
     if me is None:
         return Overview(fallback_language, refusal=guards.NOT_REGISTERED)
+    if not guards.staff_ids(me, Action.VIEW_DIGEST):
+        return Overview(me.language, refusal=guards.staff_refusal(Action.VIEW_DIGEST))
+    # A begeleider sees her own placements in full, a behandelaar hers in brief.
     begeleider = sorted(guards.staff_ids(me, guards.BEGELEIDER))
     behandelaar = sorted(guards.staff_ids(me, {Role.BEHANDELAAR}))
-    if not begeleider and not behandelaar:
-        return Overview(me.language, refusal=guards.staff_refusal(guards.STAFF))
     zone = me.link.time_zone
     brief = not begeleider
     digest = await build(

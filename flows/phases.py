@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import guards
+from flows.authz import Action
 from flows.buttons import END_BEGIN, NEVER_MIND, PHASE_FOR, PHASE_GO
 from flows.outbox import drop_pending
 from flows.people import Caller, load_me, recipient
@@ -27,10 +28,10 @@ from storage.models import (
 
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the begeleider's open placements to pick one."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    me = await guards.staff(session, caller, Action.CHANGE_PHASE)
     if isinstance(me, Outcome):
         return me
-    placements = await guards.open_placements_of(session, me, guards.BEGELEIDER)
+    placements = await guards.open_placements_of(session, me, Action.CHANGE_PHASE)
     if not placements:
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
@@ -52,7 +53,9 @@ async def confirm(
     now: dt.datetime,
 ) -> Outcome:
     """Explain what the next phase means and ask to confirm; closing is its own flow."""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.CHANGE_PHASE, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -87,7 +90,7 @@ async def move(
     settings: RouteSettings,
 ) -> Outcome:
     """Move the placement to the next phase and tell its ouders and gezinshuisouders."""
-    found = await guards.placement_press(session, caller, placement_id)
+    found = await guards.placement_press(session, caller, placement_id, Action.CHANGE_PHASE)
     if isinstance(found, Outcome):
         return found
     me, placement = found

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from flows import guards
 from flows.access import log_placements
+from flows.authz import Action
 from flows.buttons import INVITE_FOR, INVITE_ROLE
 from flows.dates import parse_date
 from flows.invites import create_invite, invite_link
@@ -39,7 +40,7 @@ INVITE_ROLE_CODES = {"o": Role.OUDER, "g": Role.GEZINSHUISOUDER, "b": Role.BEHAN
 
 async def begin_new(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """Start creating a placement: ask for the youth's first name or alias."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    me = await guards.staff(session, caller, Action.CREATE_PLACEMENT)
     if isinstance(me, Outcome):
         return me
     await set_state(session, caller.telegram_user_id, NEW_FLOW, "youth", {}, now)
@@ -140,14 +141,14 @@ async def _create(
 
 async def list_mine(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """List the placements this begeleider or behandelaar works on, with who has joined."""
-    me = await guards.staff(session, caller)
+    me = await guards.staff(session, caller, Action.LIST_PLACEMENTS)
     if isinstance(me, Outcome):
         return me
     staff_ids = guards.staff_ids(me)
     placements = list(
         await session.scalars(
             select(Placement)
-            .where(guards.of_staff(me))
+            .where(guards.of_staff(me, Action.LIST_PLACEMENTS))
             .options(
                 selectinload(Placement.participants).selectinload(Participant.person),
                 selectinload(Placement.behandelaar).selectinload(StaffMember.person),
@@ -210,7 +211,7 @@ def _summary(
 
 async def choose_invite_role(session: AsyncSession, caller: Caller, placement_id: int) -> Outcome:
     """Offer which role a new invite link for this placement is for."""
-    found = await guards.placement_press(session, caller, placement_id)
+    found = await guards.placement_press(session, caller, placement_id, Action.INVITE_FAMILY)
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -235,7 +236,7 @@ async def make_invite(
     """Create one more invite link for a role in the begeleider's own placement."""
     participants = [selectinload(Placement.participants)]
     found = await guards.placement_press(
-        session, caller, placement_id, open_only=True, options=participants
+        session, caller, placement_id, Action.INVITE_FAMILY, open_only=True, options=participants
     )
     if isinstance(found, Outcome):
         return found

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.authz import Action
 from flows.buttons import MEETING_PICK, MEETING_QUIT, MEETING_STEP
 from flows.callbacks import BadNumber, parse_id, small_number
 from flows.dates import NO_DAY, NO_TIME, PAST, TOO_FAR, Moment, Problem, read_moment
@@ -95,10 +96,10 @@ def _problem_say(problem: Problem, local_now: dt.datetime) -> Say:
 
 async def begin(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/afspraak: choose the placement (or intervisie for several)."""
-    me = await guards.staff(session, caller)
+    me = await guards.staff(session, caller, Action.PLAN_MEETING)
     if isinstance(me, Outcome):
         return me
-    placements = await guards.open_placements_of(session, me)
+    placements = await guards.open_placements_of(session, me, Action.PLAN_MEETING)
     if not placements:
         return Outcome(me.language).say("phase/none")
     rows = [
@@ -199,7 +200,7 @@ async def _chose_placement(
         placement_id = parse_id(choice)
     except BadNumber:
         return out.say(guards.EXPIRED)
-    placement = await guards.own_placement(session, me, placement_id, guards.STAFF)
+    placement = await guards.own_placement(session, me, placement_id, Action.PLAN_MEETING)
     if isinstance(placement, Outcome):
         return placement
     types = [

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from flows import access, guards
+from flows.authz import Action
 from flows.buttons import END_GO, END_HANDOVER, END_REASON, END_REASONS, END_TALK, NEVER_MIND
 from flows.people import Caller, recipient
 from flows.plan.read import goal_context, goals, latest_estimate
@@ -90,7 +91,9 @@ async def begin(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """First screen: which closing talks were held (prefilled)."""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.END_PLACEMENT, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -101,7 +104,9 @@ async def begin(
 async def toggle(
     session: AsyncSession, caller: Caller, placement_id: int, mask: int, bit: int
 ) -> Outcome:
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.END_PLACEMENT, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -110,7 +115,9 @@ async def toggle(
 
 async def reasons(session: AsyncSession, caller: Caller, placement_id: int, mask: int) -> Outcome:
     """Second screen: why the placement ends."""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.END_PLACEMENT, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -132,7 +139,9 @@ async def handover(
     session: AsyncSession, caller: Caller, placement_id: int, mask: int, reason: str
 ) -> Outcome:
     """Third screen: is the support handed over to someone else?"""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.END_PLACEMENT, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -160,7 +169,9 @@ async def confirm(
     settings: RouteSettings,
 ) -> Outcome:
     """Last screen: everything chosen, and "Weet je het zeker?"."""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.END_PLACEMENT, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -199,7 +210,7 @@ async def close(
     """Close the placement: one ending, one set of last messages, one summary."""
     from flows.phases import stop_questions  # phases imports this module
 
-    found = await guards.placement_press(session, caller, placement_id)
+    found = await guards.placement_press(session, caller, placement_id, Action.END_PLACEMENT)
     if isinstance(found, Outcome):
         return found
     me, placement = found

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
+from flows.authz import Action
 from flows.buttons import PLAN_NO_NOTE, PLAN_SCORE
 from flows.people import Caller, Me, clear_state, get_state, set_state
 from flows.replies import Outcome, Say
@@ -59,7 +60,7 @@ async def score(
 ) -> Outcome:
     """One item answered: ask the next one, or the note after the last."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.ESTIMATE, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -90,7 +91,7 @@ async def no_note(
 ) -> Outcome:
     """ "Geen notitie": store the estimate without a note."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.ESTIMATE, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -118,7 +119,7 @@ async def typed_note(
         session,
         me,
         int(placement_id) if isinstance(placement_id, int) else 0,
-        guards.STAFF,
+        Action.ESTIMATE,
         open_only=True,
     )
     if isinstance(placement, Outcome):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
 from flows.access import log_placements
+from flows.authz import Action
 from flows.buttons import (
     GOAL_ACT,
     GOAL_CONFIRM,
@@ -63,10 +64,10 @@ _CODE_ROLE = {code: role for role, code in _ROLE_CODE.items()}
 
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/plan: open the plan of the only open placement, or choose one."""
-    me = await guards.staff(session, caller)
+    me = await guards.staff(session, caller, Action.VIEW_PLAN)
     if isinstance(me, Outcome):
         return me
-    placements = await guards.open_placements_of(session, me)
+    placements = await guards.open_placements_of(session, me, Action.VIEW_PLAN)
     if not placements:
         return Outcome(me.language).say("phase/none")
     if len(placements) == 1:
@@ -86,7 +87,7 @@ async def open_plan(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     """A placement chosen: show its plan."""
-    found = await guards.placement_press(session, caller, placement_id, guards.STAFF)
+    found = await guards.placement_press(session, caller, placement_id, Action.VIEW_PLAN)
     if isinstance(found, Outcome):
         return found
     me, placement = found
@@ -186,7 +187,7 @@ async def start_estimate(
     session: AsyncSession, caller: Caller, placement_id: int, now: dt.datetime
 ) -> Outcome:
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.ESTIMATE, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -202,7 +203,7 @@ async def add(
 ) -> Outcome:
     """ "Doel toevoegen": for whom?"""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -225,7 +226,7 @@ async def side(
 ) -> Outcome:
     """A side chosen: the suggestions for this phase and side, or type your own."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -264,7 +265,7 @@ async def suggest(
 ) -> Outcome:
     """A suggested goal chosen: added (once; a second press finds it already there)."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -299,7 +300,7 @@ async def ask_typed(
 ) -> Outcome:
     """ "Zelf typen": ask for the goal's words."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(found, Outcome):
         return found
@@ -332,7 +333,7 @@ async def act(
     if goal is None:
         return guards.refuse(me.language, guards.NOT_YOURS)
     placement = await guards.own_placement(
-        session, me, goal.placement_id, guards.STAFF, open_only=True
+        session, me, goal.placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(placement, Outcome):
         return placement
@@ -381,7 +382,7 @@ async def typed(
         session,
         me,
         placement_id if isinstance(placement_id, int) else 0,
-        guards.STAFF,
+        Action.EDIT_GOALS,
         open_only=True,
     )
     if isinstance(placement, Outcome):
@@ -465,7 +466,7 @@ async def send(
     """ "Klaar, stuur naar ouders en gezinshuisouders": one message per participant, only
     their own new or changed goals. A second press sends nothing new."""
     found = await guards.placement_press(
-        session, caller, placement_id, guards.STAFF, open_only=True
+        session, caller, placement_id, Action.EDIT_GOALS, open_only=True
     )
     if isinstance(found, Outcome):
         return found

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
+from flows.authz import Action
 from flows.buttons import (
     REVIEW_ACT,
     REVIEW_NEXT,
@@ -289,7 +290,9 @@ async def _review_press(
     review = await session.get(PlanReview, review_id)
     if review is None:
         return guards.refuse(me.language, guards.EXPIRED)
-    found = await guards.placement_press(session, caller, review.placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, review.placement_id, Action.REVIEW_PLAN, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     _me, placement = found
@@ -310,10 +313,10 @@ async def _state_review(
 
 async def choose(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outcome:
     """/planbespreking: her open placements, to record a review without waiting for the prompt."""
-    me = await guards.staff(session, caller, guards.BEGELEIDER)
+    me = await guards.staff(session, caller, Action.REVIEW_PLAN)
     if isinstance(me, Outcome):
         return me
-    placements = await guards.open_placements_of(session, me, guards.BEGELEIDER)
+    placements = await guards.open_placements_of(session, me, Action.REVIEW_PLAN)
     if not placements:
         return Outcome(me.language).say("phase/none")
     buttons = tuple(
@@ -332,7 +335,9 @@ async def start(
 ) -> Outcome:
     """[Plan bespreken] under the prompt after a talk, or a placement chosen with /planbespreking:
     its newest review not yet recorded (the talk's), or a new one without a talk."""
-    found = await guards.placement_press(session, caller, placement_id, open_only=True)
+    found = await guards.placement_press(
+        session, caller, placement_id, Action.REVIEW_PLAN, open_only=True
+    )
     if isinstance(found, Outcome):
         return found
     _me, placement = found
@@ -569,7 +574,7 @@ async def typed(
         or placement is None
         or placement.phase == Phase.AFGESLOTEN
         or review.recorded_at is not None
-        or placement.begeleider_id not in guards.staff_ids(me, guards.BEGELEIDER)
+        or not guards.reaches(me, placement, Action.REVIEW_PLAN)
     ):
         await clear_state(session, caller_id)
         return Outcome(me.language).say("plan/review_reply", what="stopped")
