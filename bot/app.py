@@ -14,6 +14,7 @@ from telegram.ext import Application, Defaults
 from bot import handlers
 from bot.clock import Clock, SystemClock
 from bot.delivery import set_default_menus
+from bot import org_overview
 from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report
@@ -190,6 +191,10 @@ async def plan(application: AnyApplication) -> int:
             session, services.renderer, now, services.route.signals, meeting_rules
         )
         queued += await measurement.plan_results(session, now)
+    async with db.session() as session:
+        queued += await org_overview.plan_weekly(
+            session, services.renderer, now, services.route.signals, meeting_rules
+        )
     return queued
 
 
