@@ -11,10 +11,9 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, Defaults
 
-from bot import handlers
+from bot import handlers, org_overview
 from bot.clock import Clock, SystemClock
 from bot.delivery import set_default_menus
-from bot import org_overview
 from bot.digest import plan_weekly
 from bot.handlers import Services
 from bot.outbox import Deliverer, Report

@@ -19,9 +19,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot import org_overview as org_overview_view
 from bot.clock import Clock
 from bot.delivery import deliver, keyboard
-from bot import org_overview as org_overview_view
 from bot.digest import chart_png, chart_sections, render_messages
 from bot.render import Renderer
 from flows import (

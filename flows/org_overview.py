@@ -149,9 +149,7 @@ async def build(
     today = local_date(now, zone)
     last_week = digests.digest_week(now, zone)
     weeks = [last_week - dt.timedelta(weeks=ago) for ago in range(CHART_WEEKS - 1, -1, -1)]
-    found = OrgOverview(
-        organisation_id, organisation.name, today, weeks, quarter_start(today)
-    )
+    found = OrgOverview(organisation_id, organisation.name, today, weeks, quarter_start(today))
 
     # The open placements, with their begeleider's first name (staff are named).
     lead = aliased(StaffMember)
@@ -274,9 +272,7 @@ def reason_codes(signals: Sequence[Signal]) -> set[str]:
     """The reasons of one placement, as the digest names them: a low score that a drop of the
     same person already says is not a reason of its own."""
     drops = {s.person_id for s in signals if s.code == "drop"}
-    return {
-        s.code for s in signals if not (s.code == "low_score" and s.person_id in drops)
-    }
+    return {s.code for s in signals if not (s.code == "low_score" and s.person_id in drops)}
 
 
 async def _endings(session: AsyncSession, found: OrgOverview, now: dt.datetime, zone: str) -> None:
@@ -472,4 +468,3 @@ async def plan_weekly(
                 )
             )
     return queued
-

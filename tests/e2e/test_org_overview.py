@@ -181,15 +181,18 @@ async def test_on_demand_overview_counts_suppresses_and_logs(
     assert "Plaatsingen die aandacht vragen: 7" in text
     assert "• Weekvragen blijven onbeantwoord: < 5" in text
     assert "• Bot bereikt iemand niet: < 5" in text
-    assert "Welke: " in text and "(Bea)" in text
+    assert "Welke: " in text
+    assert "(Bea)" in text
     # Endings this quarter (since 1 January): one breakdown; the one in December not counted.
     assert "• Volgens plan: 0" in text
     assert "• Voortijdig: < 5" in text
     assert "Voortijdig gestopt (breakdown): < 5" in text
     # Caseload: staff are named.
     assert "• Bea: 12" in text
-    assert chart.photo is not None and chart.photo.data.startswith(b"\x89PNG")
-    assert chart.caption is not None and "Grijs" in chart.caption
+    assert chart.photo is not None
+    assert chart.photo.data.startswith(b"\x89PNG")
+    assert chart.caption is not None
+    assert "Grijs" in chart.caption
     _nothing_private([m.text for m in cora.bot_messages[before:]], seeded)
     async with db.session() as session:
         logged = list(
@@ -234,7 +237,8 @@ async def test_weekly_overview_arrives_monday_nine_once(
     arrived = cora.bot_messages[before:]
     overviews = [m for m in arrived if "Seed 100000: zo gaat het" in m.text]
     charts = [m for m in arrived if m.photo is not None]
-    assert len(overviews) == 1 and len(charts) == 1
+    assert len(overviews) == 1
+    assert len(charts) == 1
     assert "Open plaatsingen: 12" in overviews[0].text
     _nothing_private([m.text for m in arrived], seeded)
     async with db.session() as session:

@@ -127,7 +127,8 @@ async def test_counts_rates_and_reasons_of_a_seeded_organisation(db: Database) -
     ]
     assert shown["rates"] == {"ouder": 88, "gezinshuisouder": 88}
     reasons = {r["code"]: r["count"] for r in shown["reasons"]}  # type: ignore[attr-defined]
-    assert reasons["silent"] == LESS_THAN_FIVE and reasons["drop"] == LESS_THAN_FIVE
+    assert reasons["silent"] == LESS_THAN_FIVE
+    assert reasons["drop"] == LESS_THAN_FIVE
 
 
 def _overview(attention: int) -> OrgOverview:
@@ -247,7 +248,8 @@ async def test_endings_count_from_the_local_start_of_the_quarter(db: Database) -
     assert found.planned == 1
     assert len(found.placement_ids) == 1 + 2  # the open one and the two endings counted
     shown = org_overview.context(found)
-    assert shown["premature"] == LESS_THAN_FIVE and shown["planned"] == LESS_THAN_FIVE
+    assert shown["premature"] == LESS_THAN_FIVE
+    assert shown["planned"] == LESS_THAN_FIVE
 
 
 async def _coordinator(db: Database, organisation: int, *, paused: bool) -> int:
