@@ -999,7 +999,8 @@ def _organisation_overview(attention: int, rates: bool) -> dict[str, Any]:
     found.caseload = [(HOSTILE, 12), ("Bea", 0)] if rates else []
     for week in weeks:
         for side in org_overview.SIDES:
-            found.side_weeks[(side, week)] = org_overview.SideWeek(week, side, 5 if rates else 1, 3)
+            asked = 5 if rates else 1
+            found.side_weeks[(side, week)] = org_overview.SideWeek(week, side, asked, 3)
     return {**BASE, **org_overview.context(found, listed=3 if attention > 3 else None)}
 
 

@@ -13,7 +13,7 @@ from bot import org_overview as view
 from bot.digest import TELEGRAM_LIMIT, telegram_length
 from bot.render import Renderer
 from flows import digest as digests
-from flows import org_overview
+from flows import erasure, org_overview
 from flows.org_overview import LESS_THAN_FIVE, OrgOverview, SideWeek, quarter_start, rate, small
 from storage.db import Database
 from storage.models import (
@@ -320,3 +320,33 @@ async def test_weekly_planning_once_per_week_and_never_when_paused(db: Database)
     async with db.session() as session:
         next_week = monday_nine + dt.timedelta(weeks=1)
         assert await org_overview.plan_weekly(session, _render, next_week) == 0
+
+
+async def test_an_erased_alias_leaves_the_coordinators_queued_overview(db: Database) -> None:
+    seeded = await seed(db, now=NOW, placements=6, weeks=4)
+    organisation = await _organisation_id(db, seeded.begeleider_person_id)
+    cora = await _coordinator(db, organisation, paused=False)
+    monday_nine = dt.datetime(2026, 3, 16, 8, 0, tzinfo=dt.UTC)
+    async with db.session() as session:
+        assert await org_overview.plan_weekly(session, _render, monday_nine) == 2
+    noor = seeded.placements["stalling"][0]  # needs attention: named in the overview
+
+    async def payloads() -> list[str]:
+        async with db.session() as session:
+            rows = await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.person_id == cora)
+            )
+            return [str(row.payload) for row in rows]
+
+    assert any("Noor" in payload for payload in await payloads())
+    async with db.session() as session:
+        people = await erasure.people_of(session, [noor])
+        assert cora in people
+        await erasure.scrub(
+            session,
+            erasure.Traces(words={"Noor"}),
+            people=people,
+            placement_ids=[],
+            now=monday_nine,
+        )
+    assert not any("Noor" in payload for payload in await payloads())
