@@ -1000,7 +1000,8 @@ def _organisation_overview(attention: int, rates: bool) -> dict[str, Any]:
     for week in weeks:
         for side in org_overview.SIDES:
             asked = 5 if rates else 1
-            found.side_weeks[(side, week)] = org_overview.SideWeek(week, side, asked, min(asked, 3))
+            answered = min(asked, 3)
+            found.side_weeks[(side, week)] = org_overview.SideWeek(week, side, asked, answered)
     return {**BASE, **org_overview.context(found, listed=3 if attention > 3 else None)}
 
 
