@@ -11,7 +11,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, Defaults
 
-from bot import handlers
+from bot import handlers, org_overview
 from bot.clock import Clock, SystemClock
 from bot.delivery import set_default_menus
 from bot.digest import plan_weekly
@@ -190,6 +190,10 @@ async def plan(application: AnyApplication) -> int:
             session, services.renderer, now, services.route.signals, meeting_rules
         )
         queued += await measurement.plan_results(session, now)
+    async with db.session() as session:
+        queued += await org_overview.plan_weekly(
+            session, services.renderer, now, services.route.signals, meeting_rules
+        )
     return queued
 
 

@@ -19,6 +19,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import org_overview as org_overview_view
 from bot.clock import Clock
 from bot.delivery import deliver, keyboard
 from bot.digest import chart_png, chart_sections, render_messages
@@ -37,6 +38,7 @@ from flows import (
     placements,
     preferences,
 )
+from flows import org_overview as org_overviews
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
 from flows.people import Caller, unreachable_notices
@@ -226,6 +228,30 @@ async def overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _, more = chart_sections(result.digest)
         caption = renderer.render(language, "digest/chart_caption", {"more": more})
         await context.bot.send_photo(caller.chat_id, png, caption=caption)
+
+
+async def organisation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the organisation overview now (coordinator): counts, never answers."""
+    caller = caller_of(update)
+    if caller is None:
+        return
+    services = services_of(context)
+    async with services.db.session() as session:
+        result = await org_overviews.on_demand(
+            session, caller, services.clock.now(), services.route.signals, services.meeting_rules
+        )
+    if isinstance(result, Outcome):
+        await deliver(context.bot, services.renderer, result, caller.chat_id, None)
+        return
+    language, found = result
+    for overview_ in found:
+        rendered = org_overview_view.render(services.renderer, language, overview_)
+        for text_, rows in rendered.messages:
+            markup = keyboard(services.renderer, language, rows)
+            await context.bot.send_message(caller.chat_id, text_, reply_markup=markup)
+        if rendered.png is not None:
+            caption = services.renderer.render(language, "organisation/chart_caption", {})
+            await context.bot.send_photo(caller.chat_id, rendered.png, caption=caption)
 
 
 async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -488,6 +514,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "afspraken": list_meetings,
         "overzicht": overview,
         "plan": plan,
+        "organisatie": organisation,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

@@ -3,7 +3,9 @@
 Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/overzicht),
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
-talk) and `export_own_data` (/mijngegevens: one row about the person themselves, subject
+talk), `organisation_overview` (/organisatie and the coordinator's weekly overview: one row
+per placement counted, open or ended this quarter; counts only, no answers) and
+`export_own_data` (/mijngegevens: one row about the person themselves, subject
 "person:<id>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """

@@ -43,6 +43,7 @@ from storage.models import (
     PlanEstimate,
     PlanReview,
     Reflection,
+    Role,
     StaffMember,
     TelegramLink,
 )
@@ -170,7 +171,8 @@ async def placements_of(session: AsyncSession, person_id: int) -> set[int]:
 
 
 async def people_of(session: AsyncSession, placement_ids: Iterable[int]) -> set[int]:
-    """Everyone in these placements: participants, their begeleider and behandelaar."""
+    """Everyone in these placements: participants, their begeleider and behandelaar, and the
+    coordinators of their organisations."""
     ids = set(placement_ids)
     if not ids:
         return set()
@@ -187,7 +189,19 @@ async def people_of(session: AsyncSession, placement_ids: Iterable[int]) -> set[
             )
         )
     )
-    return participants | staff
+    # The coordinators of their organisations: the organisation overview (flows/org_overview.py)
+    # names placements' aliases and begeleiders' first names in their outbox.
+    coordinators = set(
+        await session.scalars(
+            select(StaffMember.person_id).where(
+                StaffMember.role == Role.COORDINATOR,
+                StaffMember.organisation_id.in_(
+                    select(Placement.organisation_id).where(Placement.id.in_(ids))
+                ),
+            )
+        )
+    )
+    return participants | staff | coordinators
 
 
 @dataclass

@@ -983,3 +983,32 @@ EXPORT["reflections"] = [
     {"youth": "Sam", "question": "lastig", "text": None, "answered": True, "at": NOW},
     {"youth": "Sam", "question": "meenemen", "text": None, "answered": False, "at": NOW},
 ]
+
+
+# --- The organisation overview (h3) ---------------------------------------------------------
+def _organisation_overview(attention: int, rates: bool) -> dict[str, Any]:
+    from flows import org_overview
+
+    weeks = [dt.date(2026, 1, 5) + dt.timedelta(weeks=n) for n in range(8)]
+    found = org_overview.OrgOverview(7, HOSTILE, NOW.date(), weeks, dt.date(2026, 1, 1))
+    found.phases = {"installatiefase": 3, "stabilisatiefase": 12, "evaluatiefase": 0}
+    found.reasons = {code: n for n, code in enumerate(org_overview.REASONS)} if attention else {}
+    found.attention = [(HOSTILE, HOSTILE) if n == 0 else ("Sam", "Bea") for n in range(attention)]
+    found.meetings_due, found.meetings_overdue, found.planned = 2, 6, 0
+    found.premature = {"breakdown": 2, "anders": 5} if rates else {}
+    found.caseload = [(HOSTILE, 12), ("Bea", 0)] if rates else []
+    for week in weeks:
+        for side in org_overview.SIDES:
+            asked = 5 if rates else 1
+            answered = min(asked, 3)
+            found.side_weeks[(side, week)] = org_overview.SideWeek(week, side, asked, answered)
+    return {**BASE, **org_overview.context(found, listed=3 if attention > 3 else None)}
+
+
+VARIANTS["organisation/overview"] = [
+    _organisation_overview(attention, rates)
+    for attention, rates in ((0, False), (1, True), (4, False), (7, True))
+]
+LABEL_SPECIAL["org_phase"] = {"name": "stabilisatiefase"}
+LABEL_SPECIAL["org_side"] = {"side": "gezinshuisouder"}
+LABEL_SPECIAL["org_reason"] = {"code": "review_overdue"}

@@ -256,6 +256,8 @@ READERS: dict[str, dict[str, str]] = {
         "menu": "p",
         "saved": "p",
     },
+    # The organisation overview (h3): read by coordinators only.
+    "organisation": {"chart_caption": "s", "overview": "s", "part": "-"},
 }
 PARTICIPANT_TEMPLATES = sorted(
     f"{folder}/{name}"
