@@ -52,6 +52,7 @@ class Target:
     begeleider: int  # its begeleider's staff id
     spare: int  # a staff member of its organisation without placements (to deactivate)
     secrets: tuple[str, ...]  # alias, gezinshuis, family first names
+    family: tuple[str, ...]  # the first names of its ouders and gezinshuisouders
 
 
 @dataclass
@@ -133,10 +134,10 @@ async def world(app: AnyApplication, sandbox: Sandbox, db: Database, clock: Fake
     dana = await _staff(sandbox, db, clock, b, Role.BEHANDELAAR, "Dana", 4102)
     carl = await _staff(sandbox, db, clock, b, Role.COORDINATOR, "Carl", 5101)
     targets = {}
-    for name, youth, spare, secrets in (
-        ("own", "Sam", dirk, ("Sam", "De Linde", "Olga", "Kees")),
-        ("same_org", "Lina", dirk, ("Lina", "De Eik", "Lotte")),
-        ("other_org", "Noor", dana, ("Noor", "Het Anker", "Nina", "Britt", "Dana")),
+    for name, youth, spare, secrets, family in (
+        ("own", "Sam", dirk, ("Sam", "De Linde", "Olga", "Kees"), ("Olga", "Kees")),
+        ("same_org", "Lina", dirk, ("Lina", "De Eik", "Lotte"), ("Lotte",)),
+        ("other_org", "Noor", dana, ("Noor", "Het Anker", "Nina", "Britt", "Dana"), ("Nina",)),
     ):
         placement, organisation, begeleider = await _ids(db, youth)
         targets[name] = Target(
@@ -146,6 +147,7 @@ async def world(app: AnyApplication, sandbox: Sandbox, db: Database, clock: Fake
             begeleider,
             await _staff_id(db, spare, Role.BEHANDELAAR),
             secrets,
+            family,
         )
     actors = {
         Role.OUDER: olga,
@@ -307,6 +309,14 @@ async def _end(world: World, actor: ChatPerson, target: Target) -> None:
     )
 
 
+async def _organisation(world: World, actor: ChatPerson, target: Target) -> None:
+    await actor.send("/organisatie")
+
+
+async def _counted(world: World, target: Target, cell: Cell) -> bool:
+    return await access_rows(world, "organisation_overview", target) > 0
+
+
 async def _contact(world: World, actor: ChatPerson, target: Target) -> None:
     await press(actor, buttons.CONTACT.data(placement=target.placement))
 
@@ -328,6 +338,7 @@ DRIVERS: dict[Action, Driver] = {
     Action.REVIEW_PLAN: Driver(_review, table_changed("plan_review")),
     Action.END_PLACEMENT: Driver(_end, table_changed("placement_ending")),
     Action.ASK_CONTACT: Driver(_contact, table_changed("contact_request")),
+    Action.ORGANISATION_OVERVIEW: Driver(_organisation, _counted),
 }
 
 
@@ -421,6 +432,10 @@ async def _walk(world: World, action: Action) -> int:
         actor, target = world.actors[role], world.targets[name]
         cell = await _try(world, actor, driver, target)
         where = f"{action} by {role} on {name}"
+        if role == Role.COORDINATOR:
+            # A coordinator sees counts and aliases, never who the families are.
+            families = [n for t in world.targets.values() for n in t.family]
+            assert not [n for n in families if cell.says(n)], where
         if allowed:
             assert await driver.done(world, target, cell), where
             if driver.reset is not None:
