@@ -36,6 +36,8 @@ from flows import (
     phases,
     placements,
     preferences,
+    research,
+    team,
 )
 from flows import overview as overviews
 from flows.outbox import enqueue_notice
@@ -236,6 +238,11 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show day, time, time zone and pause."""
     await run_step(update, context, preferences.menu)
+
+
+async def team_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the organisation's staff with their caseloads (coordinator)."""
+    await run_step(update, context, team.show)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -447,6 +454,19 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.GOAL_CONFIRM: lambda v, sv: (
         lambda s, c, now: plan_goals.confirm(s, c, v["placement"], v["role"], v["agreed"], now)
     ),
+    # The coordinator's team and the research question (h1).
+    buttons.TEAM_INVITE: lambda v, sv: lambda s, c, now: team.choose_role(s, c, v["organisation"]),
+    buttons.TEAM_ROLE: lambda v, sv: (
+        lambda s, c, now: team.ask_name(s, c, v["organisation"], v["role"], now)
+    ),
+    buttons.TEAM_OFF: lambda v, sv: (
+        lambda s, c, now: team.choose_member(s, c, v["organisation"], v["page"])
+    ),
+    buttons.TEAM_PICK: lambda v, sv: lambda s, c, now: team.confirm_off(s, c, v["staff"]),
+    buttons.TEAM_OFF_GO: lambda v, sv: lambda s, c, now: team.deactivate(s, c, v["staff"], now),
+    buttons.RESEARCH: lambda v, sv: (
+        lambda s, c, now: research.answer(s, c, v["where"], v["agreed"], now, sv.route)
+    ),
 }
 
 
@@ -488,6 +508,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "afspraken": list_meetings,
         "overzicht": overview,
         "plan": plan,
+        "team": team_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
