@@ -70,12 +70,14 @@ async def answer(
     me = await guards.who(session, caller, pressed=True)
     if isinstance(me, Outcome):
         return me
-    await set_choice(session, me, agreed, now, settings)
+    changed = await set_choice(session, me, agreed, now, settings)
     out = Outcome(me.language)
     if where == "o":
         return out.add(Say("research/answered", {"agreed": agreed}, edit=True))
     out.add(preferences.menu_say(me, now, edit=True))
-    return out.say("research/changed", agreed=me.person.research_consent)
+    if changed:  # a second press of the same switch: the menu already says it
+        out.say("research/changed", agreed=me.person.research_consent)
+    return out
 
 
 async def set_choice(

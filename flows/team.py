@@ -311,7 +311,7 @@ async def confirm_off(session: AsyncSession, caller: Caller, staff_id: int) -> O
     member = await _member(session, me, staff_id)
     if member is None:
         return guards.refuse(me.language, guards.EXPIRED)
-    refusal = await _refusal(session, me, member)
+    refusal = await _refusal(session, me, member, edit=True)
     if refusal is not None:
         return Outcome(me.language).add(refusal)
     name = (await _first_name(session, member)) or "?"
@@ -328,15 +328,18 @@ async def _first_name(session: AsyncSession, member: StaffMember) -> str | None:
     return person.first_name if person is not None else None
 
 
-async def _refusal(session: AsyncSession, me: Me, member: StaffMember) -> Say | None:
+async def _refusal(
+    session: AsyncSession, me: Me, member: StaffMember, *, edit: bool
+) -> Say | None:
+    """Why this colleague cannot be put on non-active now, or None."""
     name = (await _first_name(session, member)) or "?"
     if member.person_id == me.person.id:
-        return Say("team/not_yourself", edit=True)
+        return Say("team/not_yourself", edit=edit)
     if not member.active:
-        return Say("team/already_inactive", {"name": name}, edit=True)
+        return Say("team/already_inactive", {"name": name}, edit=edit)
     count = await _open_count(session, member.id)
     if count:
-        return Say("team/still_placements", {"name": name, "count": count}, edit=True)
+        return Say("team/still_placements", {"name": name, "count": count}, edit=edit)
     return None
 
 
@@ -350,7 +353,9 @@ async def deactivate(
     member = await _member(session, me, staff_id, lock=True)
     if member is None:
         return guards.refuse(me.language, guards.EXPIRED)
-    refusal = await _refusal(session, me, member)
+    # Pressed twice, or by two coordinators at once: the later press leaves the first one's
+    # message as it is and says, in a new message, why nothing happened.
+    refusal = await _refusal(session, me, member, edit=False)
     if refusal is not None:
         return Outcome(me.language).add(refusal)
     member.active, member.deactivated_at = False, now
