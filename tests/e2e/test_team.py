@@ -102,7 +102,8 @@ async def test_the_admin_invites_a_coordinator_who_joins_and_gets_her_menu(
     async with db.session() as session:
         member = await session.scalar(select(StaffMember))
         person = await session.scalar(select(Person))
-    assert member is not None and person is not None
+    assert member is not None
+    assert person is not None
     assert (member.role, member.active, person.first_name) == (Role.COORDINATOR, True, "Cora")
     [reply] = await cora.send("/team")
     assert "Team van Gezinshuizen Zuid" in reply.text
@@ -116,7 +117,7 @@ async def test_team_lists_staff_with_open_caseloads_and_logs_the_organisation_on
     clock: FakeClock,
     family: tuple[ChatPerson, ChatPerson, ChatPerson],
 ) -> None:
-    bea, olga, kees = family
+    bea, olga, _kees = family
     codes = await create_placement(bea, youth="Lina")
     await join(sandbox, codes["behandelaar"], 4001, "Henk")
     await create_placement(bea, youth="Noor")
@@ -177,7 +178,8 @@ async def test_two_hundred_staff_fit_in_messages_telegram_accepts(
     assert len(replies) == 6  # 171 active: 30 a message
     assert all(len(m.text) <= 4096 for m in replies)
     assert "en nog 141" in replies[0].text
-    assert "Niet meer actief:" in replies[-1].text and "en nog 10" in replies[-1].text
+    assert "Niet meer actief:" in replies[-1].text
+    assert "en nog 10" in replies[-1].text
     assert replies[-1].button_labels  # the buttons under the last one
     assert not replies[0].button_labels
     # Choosing whom to put on non-active pages too, 30 at a time.
@@ -200,7 +202,8 @@ async def test_a_coordinator_invites_a_colleague_by_first_name(
     assert "Dat lukt niet als naam" in bad.text
     [link] = await cora.send("Dirk")
     assert "Link voor Dirk als begeleider" in link.text
-    assert "Stuur hem alleen naar Dirk" in link.text and "14 dagen geldig" in link.text
+    assert "Stuur hem alleen naar Dirk" in link.text
+    assert "14 dagen geldig" in link.text
     match = LINK.search(link.text)
     assert match
     async with db.session() as session:
@@ -232,7 +235,7 @@ async def test_put_on_non_active_only_without_open_placements_and_never_herself(
     clock: FakeClock,
     family: tuple[ChatPerson, ChatPerson, ChatPerson],
 ) -> None:
-    bea, olga, _ = family
+    _bea, _olga, _ = family
     code = await staff_invite_code(db, clock, Role.BEGELEIDER, "Dirk")
     dirk = await join(sandbox, code, 6001, "Dirk")
     await create_placement(dirk, youth="Mo")
@@ -248,7 +251,8 @@ async def test_put_on_non_active_only_without_open_placements_and_never_herself(
 
     # Bea still leads Sam's placement: refused, with the count and the way out.
     [refusal] = await cora.click("Bea (begeleider)")
-    assert "Bea heeft nog 1 open plaatsing" in refusal.text and "/overdragen" in refusal.text
+    assert "Bea heeft nog 1 open plaatsing" in refusal.text
+    assert "/overdragen" in refusal.text
     assert (await _staff(db, "Bea")).active
 
     # Herself, by a forged press: refused kindly, nothing changes.
@@ -282,7 +286,8 @@ async def test_put_on_non_active_only_without_open_placements_and_never_herself(
     [done] = await p.twice(cora, buttons.TEAM_OFF_GO)
     assert "Dirk is niet meer actief als begeleider" in done.text
     notice = await dirk.wait_for_message(lambda m: "is gestopt" in m.text)
-    assert "/mijngegevens" in notice.text and "/stop" in notice.text
+    assert "/mijngegevens" in notice.text
+    assert "/stop" in notice.text
     member = await _staff(db, "Dirk")
     assert (member.active, member.deactivated_at) == (False, clock.now())
     async with db.session() as session:
@@ -309,7 +314,8 @@ async def test_put_on_non_active_only_without_open_placements_and_never_herself(
     [overview] = await dirk.send("/overzicht")
     [listed] = await dirk.send("/plaatsingen")
     [phase] = await dirk.send("/fase")
-    assert ONLY_STAFF in overview.text and ONLY_STAFF in listed.text
+    assert ONLY_STAFF in overview.text
+    assert ONLY_STAFF in listed.text
     assert "Dit kan alleen een begeleider" in phase.text
     old = next(m for m in dirk.bot_messages if m.buttons)
     [pressed] = await dirk.click_data(f"fa:{mo.id}", old.message_id)
@@ -371,7 +377,8 @@ async def test_team_buttons_refuse_others_and_reveal_nothing_of_another_organisa
     for data in forged:
         [reply] = await cora.click_data(data, listing.message_id)
         assert EXPIRED in reply.text, data
-        assert "Xandra" not in reply.text and "Andere" not in reply.text
+        assert "Xandra" not in reply.text
+        assert "Andere" not in reply.text
     organisation_id = (await _staff(db, "Cora")).organisation_id
     for person in (bea, olga):
         for data in (
