@@ -4,7 +4,9 @@ Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
 talk) and `export_own_data` (/mijngegevens: one row about the person themselves, subject
-"person:<id>", no placement). Rows outlive erasures: the actor becomes
+"person:<id>", no placement). The coordinator's /team (flows/team.py) writes `list_staff`
+(subject "organisation:<id>", once per organisation shown, no placement) and
+`deactivate_staff` (subject "staff:<id>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """
 

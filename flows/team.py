@@ -22,7 +22,7 @@ from flows.buttons import TEAM_INVITE, TEAM_OFF, TEAM_OFF_GO, TEAM_PICK, TEAM_RO
 from flows.invites import PERSON_NAME_MAX, create_invite
 from flows.names import clean_name
 from flows.outbox import drop_pending
-from flows.people import Caller, Me, clear_state, recipient, set_state
+from flows.people import Caller, Me, clear_state, load_me, recipient, set_state
 from flows.replies import Button, Outcome, Say
 from flows.settings import RouteSettings
 from storage.models import (
@@ -376,6 +376,10 @@ async def deactivate(
     told = False
     if link is not None:
         await clear_state(session, link.telegram_user_id)
+        # Her command menu loses the role's commands at once (what else she is, stays).
+        her = await load_me(session, link.telegram_user_id)
+        if her is not None:
+            out.menus.append(her.menu())
         if link.reachable:
             told = True
             out.add(

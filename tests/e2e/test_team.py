@@ -287,6 +287,7 @@ async def test_put_on_non_active_only_without_open_placements_and_never_herself(
     assert "Dirk is niet meer actief als begeleider" in done.text
     notice = await dirk.wait_for_message(lambda m: "is gestopt" in m.text)
     assert "/mijngegevens" in notice.text
+    assert "nieuw" not in [name for name, _ in dirk.commands]
     assert "/stop" in notice.text
     member = await _staff(db, "Dirk")
     assert (member.active, member.deactivated_at) == (False, clock.now())
