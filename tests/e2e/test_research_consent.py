@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import AnyApplication
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
-from flows import buttons
+from flows import buttons, research
+from flows.people import Caller
+from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import ConsentDecision, ConsentRecord, Person
 from tests.e2e.conftest import create_placement, join, join_as_begeleider, snapshot
@@ -152,3 +156,30 @@ async def test_in_english_too(
     assert "May your answers also be used for research?" in olga.bot_messages[-1].text
     [yes] = await olga.click("Yes, that is fine")
     assert "You take part in the research" in yes.text
+
+
+async def test_two_presses_at_once_record_one_decision(
+    app: AnyApplication,
+    sandbox: Sandbox,
+    db: Database,
+    clock: FakeClock,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+) -> None:
+    _, olga, _ = family
+    caller = Caller(telegram_user_id=olga.user_id, chat_id=olga.user_id, first_name="Olga")
+    if db.is_sqlite:
+        pytest.skip("SQLite writes take turns; the row lock is PostgreSQL's")
+
+    async def press() -> None:
+        async with db.session() as session:
+            await research.answer(session, caller, "o", True, clock.now(), RouteSettings())
+
+    # The first press holds its transaction open; the second must wait for it, then see the
+    # choice made and write nothing.
+    async with db.session() as first:
+        await research.answer(first, caller, "o", True, clock.now(), RouteSettings())
+        second = asyncio.create_task(press())
+        await asyncio.sleep(0.5)
+        assert not second.done(), "the second press did not wait for the first"
+    await second
+    assert await _research(db, "Olga") == (True, [ConsentDecision.GIVEN])

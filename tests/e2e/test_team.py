@@ -17,8 +17,9 @@ from bot.clock import FakeClock
 from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows import buttons, team
-from flows.invites import add_organisation
+from flows.invites import add_organisation, create_staff_invite
 from flows.people import Caller
+from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import (
     AccessLog,
@@ -438,3 +439,40 @@ async def test_two_coordinators_deactivating_one_person_at_once_one_wins(
         )
         assert len(list(logged)) == 1
     assert not (await _staff(db, "Henk")).active
+
+
+async def test_a_coordinator_of_two_organisations_sees_one_section_each(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    cora = await _coordinator(sandbox, db, clock)
+    async with db.session() as session:
+        await add_organisation(session, "Andere Zorg", clock.now())
+        new = await create_staff_invite(
+            session,
+            organisation_name="Andere Zorg",
+            role=Role.COORDINATOR,
+            name="Cora",
+            now=clock.now(),
+            settings=RouteSettings(),
+        )
+    await cora.send(f"/start {new.code}")
+    await cora.click(YES)
+    first, second = await cora.send("/team")
+    assert "Team van Gezinshuizen Zuid" in first.text
+    assert "Team van Andere Zorg" in second.text
+    async with db.session() as session:
+        subjects = sorted(
+            await session.scalars(
+                select(AccessLog.subject).where(AccessLog.action == "list_staff")
+            )
+        )
+        ids = sorted(await session.scalars(select(Organisation.id)))
+    assert subjects == sorted(f"organisation:{i}" for i in ids)
+    # Each section's buttons name its own organisation.
+    [role] = await cora.click("➕ Collega uitnodigen", second)
+    await cora.click("Behandelaar", role)
+    await cora.send("Ben")
+    async with db.session() as session:
+        invite = await session.scalar(select(Invite).where(Invite.invitee_name == "Ben"))
+    assert invite is not None
+    assert invite.organisation_id == ids[1]
