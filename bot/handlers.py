@@ -37,6 +37,8 @@ from flows import (
     phases,
     placements,
     preferences,
+    research,
+    team,
 )
 from flows import org_overview as org_overviews
 from flows import overview as overviews
@@ -264,6 +266,11 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_step(update, context, preferences.menu)
 
 
+async def team_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the organisation's staff with their caseloads (coordinator)."""
+    await run_step(update, context, team.show)
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say kindly that this command does not exist."""
     await run_step(update, context, lambda s, c, now: account.unknown_command(s, c))
@@ -473,6 +480,19 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.GOAL_CONFIRM: lambda v, sv: (
         lambda s, c, now: plan_goals.confirm(s, c, v["placement"], v["role"], v["agreed"], now)
     ),
+    # The coordinator's team and the research question (h1).
+    buttons.TEAM_INVITE: lambda v, sv: lambda s, c, now: team.choose_role(s, c, v["organisation"]),
+    buttons.TEAM_ROLE: lambda v, sv: (
+        lambda s, c, now: team.ask_name(s, c, v["organisation"], v["role"], now)
+    ),
+    buttons.TEAM_OFF: lambda v, sv: (
+        lambda s, c, now: team.choose_member(s, c, v["organisation"], v["page"])
+    ),
+    buttons.TEAM_PICK: lambda v, sv: lambda s, c, now: team.confirm_off(s, c, v["staff"]),
+    buttons.TEAM_OFF_GO: lambda v, sv: lambda s, c, now: team.deactivate(s, c, v["staff"], now),
+    buttons.RESEARCH: lambda v, sv: (
+        lambda s, c, now: research.answer(s, c, v["where"], v["agreed"], now, sv.route)
+    ),
 }
 
 
@@ -515,6 +535,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "overzicht": overview,
         "plan": plan,
         "organisatie": organisation,
+        "team": team_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

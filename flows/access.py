@@ -6,7 +6,9 @@ behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before 
 talk), `organisation_overview` (/organisatie and the coordinator's weekly overview: one row
 per placement counted, open or ended this quarter; counts only, no answers) and
 `export_own_data` (/mijngegevens: one row about the person themselves, subject
-"person:<id>", no placement). Rows outlive erasures: the actor becomes
+"person:<id>", no placement). The coordinator's /team (flows/team.py) writes `list_staff`
+(subject "organisation:<id>", once per organisation shown, no placement) and
+`deactivate_staff` (subject "staff:<id>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows import erasure, guards, meetings, preferences
+from flows import erasure, guards, meetings, preferences, team
 from flows.buttons import LANGUAGE, RESUME, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.contact import urgent_phone
@@ -286,6 +286,9 @@ async def text(
         return await plan_goals.typed_word(session, me, dict(state.data), message, now)
     if state.flow == reflections.FLOW:
         return await reflections.typed(session, me, dict(state.data), message, now)
+    if state.flow == team.FLOW:
+        data = dict(state.data)
+        return await team.typed(session, me, data, message, now, settings, bot_username)
     if state.flow == OPEN_TEXT_FLOW:
         return await open_text(session, me, int(state.data["checkin_id"]), message, now)
     await clear_state(session, caller.telegram_user_id)

@@ -345,3 +345,12 @@ END_GO = kind(
     Flag("handover"),
     Word("go"),
 )
+
+# The coordinator's team (flows/team.py) and the research question (flows/research.py).
+TEAM_INVITE = kind("team_invite", "tm", Word("i"), Id("organisation"))
+TEAM_ROLE = kind("team_role", "tm", Word("r"), Id("organisation"), Choice("role", ("b", "h", "c")))
+TEAM_OFF = kind("team_off", "tm", Word("o"), Id("organisation"), Number("page", 99))
+TEAM_PICK = kind("team_pick", "tm", Word("p"), Id("staff"))
+TEAM_OFF_GO = kind("team_off_go", "tm", Word("x"), Id("staff"))
+# "o": asked once after joining; "s": the switch in /instellingen.
+RESEARCH = kind("research", "rc", Choice("where", ("o", "s")), Flag("agreed"))

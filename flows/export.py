@@ -119,7 +119,12 @@ async def export(
         "staff": [{"role": str(s.role)} for s in me.staff],
         "staff_placements": staff_placements,
         "consents": [
-            {"decision": str(c.decision), "version": c.notice_version, "at": c.decided_at}
+            {
+                "decision": str(c.decision),
+                "version": c.notice_version,
+                "at": c.decided_at,
+                "purpose": c.purpose,
+            }
             for c in consents
         ],
         "access": access,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from flows import research
 from flows.buttons import CONSENT, RESUME
 from flows.checkins.pause import is_paused
 from flows.invites import CODE_PATTERN, MAX_PER_SIDE, PERSON_NAME_MAX, hash_code
@@ -181,6 +182,9 @@ async def answer_consent(
     out.close_pressed = True
     out.say("onboarding/consent_given", name=person.first_name)
     out.add(Say(f"onboarding/welcome_{invite.role}", _welcome_context(invite, person)))
+    if not await research.was_asked(session, person.id):
+        # The separate, optional agreement for research: asked once, off unless she says yes.
+        out.add(research.question())
     out.menus.append(me.menu())
     if invite.placement is not None:
         to = await begeleider_recipient(session, invite.placement)
@@ -342,6 +346,9 @@ async def _take_role(
         )
         session.add(staff)
         await session.flush()
+    elif not staff.active:
+        # Invited again after being put on non-active: the same row, working again.
+        staff.active, staff.deactivated_at = True, None
     if invite.placement is not None and invite.role == Role.BEHANDELAAR:
         set_ = await session.scalar(
             update(Placement)

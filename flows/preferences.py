@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import guards
 from flows.buttons import (
+    RESEARCH,
     SET_DAY,
     SET_DIGEST_DAY,
     SET_DIGEST_TIME,
@@ -41,7 +42,7 @@ MAX_PAUSE = dt.timedelta(days=366)
 _TIME = re.compile(r"(\d{1,2})(?:[:.u](\d{2}))?(?:\s*uur)?")
 
 
-def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
+def menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
     person = me.person
     roles = [p.role for p in me.participations]
     weekday, at = (None, None)
@@ -77,6 +78,10 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
             if paused
             else (SETTING.button("pause_until", what="p"),)
         )
+    # The optional research agreement (flows/research.py): one switch, off unless she said yes.
+    research = person.research_consent
+    label = "research_off" if research else "research_on"
+    rows.append((RESEARCH.button(label, where="s", agreed=not research),))
     return Say(
         "settings/menu",
         {
@@ -89,6 +94,7 @@ def _menu_say(me: Me, now: dt.datetime, *, edit: bool = False) -> Say:
             "begeleider": begeleider,
             "digest_weekday": digest_weekday,
             "digest_time": digest_at,
+            "research": research,
         },
         buttons=tuple(rows),
         edit=edit,
@@ -100,7 +106,7 @@ async def menu(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outco
     me = await guards.who(session, caller)
     if isinstance(me, Outcome):
         return me
-    return Outcome(me.language).add(_menu_say(me, now))
+    return Outcome(me.language).add(menu_say(me, now))
 
 
 async def press(
@@ -254,7 +260,7 @@ def _is_begeleider(me: Me) -> bool:
 
 def _saved(out: Outcome, me: Me, now: dt.datetime, *, edit: bool = True) -> Outcome:
     out.say("settings/saved")
-    return out.add(_menu_say(me, now))
+    return out.add(menu_say(me, now))
 
 
 def _read_time(text: str) -> dt.time | None:

@@ -1012,3 +1012,67 @@ VARIANTS["organisation/overview"] = [
 LABEL_SPECIAL["org_phase"] = {"name": "stabilisatiefase"}
 LABEL_SPECIAL["org_side"] = {"side": "gezinshuisouder"}
 LABEL_SPECIAL["org_reason"] = {"code": "review_overdue"}
+# The coordinator's team (flows/team.py) and the research question (flows/research.py), h1.
+_MEMBER = {"name": "Bea", "role": "begeleider", "leads": 3, "treats": 0, "me": False}
+VARIANTS["team/list"] = [
+    {
+        "organisation": HOSTILE,
+        "members": [
+            {**_MEMBER, "name": "Cora", "role": "coordinator", "leads": 0, "me": True},
+            _MEMBER,
+            {**_MEMBER, "name": HOSTILE, "role": "behandelaar", "leads": 0, "treats": 4},
+        ],
+        "first": True,
+        "total": 3,
+        "more": 0,
+        "inactive": ["Dirk", HOSTILE],
+        "inactive_more": 2,
+    },
+    {
+        "organisation": "Zorg",
+        "members": [{**_MEMBER, "name": "x" * 32, "leads": 99, "treats": 99}] * 30,
+        "first": True,
+        "total": 200,
+        "more": 170,
+        "inactive": [],
+        "inactive_more": 0,
+    },
+    {
+        "organisation": "Zorg",
+        "members": [],
+        "first": False,
+        "total": 0,
+        "more": 0,
+        "inactive": ["y" * 32] * 20,
+        "inactive_more": 180,
+    },
+]
+for _name in ("ask_name", "invite_link", "confirm", "deactivated", "ended_notice"):
+    VARIANTS[f"team/{_name}"] = [
+        {**BASE, "name": HOSTILE, "role": r, "organisation": HOSTILE, "told": t}
+        for r, t in (("begeleider", True), ("behandelaar", False), ("coordinator", True))
+    ]
+VARIANTS["team/still_placements"] = [{**BASE, "name": HOSTILE, "count": c} for c in (1, 3)]
+VARIANTS["team/choose_member"] = [{"page": p} for p in (0, 1)]
+VARIANTS["research/answered"] = [{"agreed": a} for a in (True, False)]
+VARIANTS["research/changed"] = [{"agreed": a} for a in (True, False)]
+VARIANTS["settings/menu"] = [
+    {**context, "research": research}
+    for context in VARIANTS["settings/menu"]
+    for research in (True, False)
+]
+BASE["research"] = False
+EXPORT["person"].research_consent = True
+EXPORT["consents"].append(
+    {"decision": "given", "version": "2026-11", "at": NOW, "purpose": "research"}
+)
+for _consent in EXPORT["consents"]:
+    _consent.setdefault("purpose", "care")
+LABEL_SPECIAL.update(
+    {
+        "team_role": {"name": "coordinator"},
+        "team_member": {"name": HOSTILE, "role": "behandelaar"},
+        "team_off_yes": {"name": HOSTILE},
+    }
+)
+VARIANTS["account/export.txt"][1]["person"].research_consent = False

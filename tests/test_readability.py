@@ -258,6 +258,27 @@ READERS: dict[str, dict[str, str]] = {
     },
     # The organisation overview (h3): read by coordinators only.
     "organisation": {"chart_caption": "s", "overview": "s", "part": "-"},
+    # The coordinator's team and the research question (h1).
+    "team": {
+        "already_inactive": "s",
+        "ask_name": "s",
+        "bad_name": "s",
+        "choose_member": "s",
+        "choose_role": "s",
+        "confirm": "s",
+        "deactivated": "s",
+        "ended_notice": "s",
+        "invite_link": "s",
+        "list": "s",
+        "nobody": "s",
+        "not_yourself": "s",
+        "still_placements": "s",
+    },
+    "research": {
+        "answered": "p",
+        "changed": "p",
+        "question": "p",
+    },
 }
 PARTICIPANT_TEMPLATES = sorted(
     f"{folder}/{name}"

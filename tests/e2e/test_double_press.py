@@ -34,7 +34,15 @@ EDITS = ("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
 
 # Kinds pressed twice with `Presser` by another test (their story is long to set up here): the
 # kind and the test that does it.
-PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {}
+PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {
+    # The coordinator's team and the research question (h1).
+    buttons.TEAM_INVITE: "test_team.test_a_coordinator_invites_a_colleague_by_first_name",
+    buttons.TEAM_ROLE: "test_team.test_a_coordinator_invites_a_colleague_by_first_name",
+    buttons.TEAM_OFF: "test_team.test_pressing_through_the_team_buttons_twice_changes_nothing",
+    buttons.TEAM_PICK: "test_team.test_pressing_through_the_team_buttons_twice_changes_nothing",
+    buttons.TEAM_OFF_GO: "test_team.test_pressing_through_the_team_buttons_twice_changes_nothing",
+    buttons.RESEARCH: "test_research_consent.test_a_choice_is_changed_and_withdrawn_in_settings",
+}
 
 
 class Presser:

@@ -256,7 +256,7 @@ async def test_one_person_may_be_ouder_of_two_placements(
     olga = await join(sandbox, sam["ouder"], 2001, "Olga")
     await olga.send(f"/start {lisa['ouder']}")
     replies = await olga.click(YES)
-    assert "Fijn dat je meedoet, Olga!" in replies[-2].text
+    assert "Fijn dat je meedoet, Olga!" in replies[-3].text
     assert _notices_to(bea) == []
     async with db.session() as session:
         youths = list(
@@ -421,9 +421,9 @@ async def test_hidden_characters_are_taken_out_of_names(
     bea = await join_as_begeleider(sandbox, db, clock)
     codes = await create_placement(bea)
     kees = await join(sandbox, codes["gezinshuisouder"], 3001, "K\u200bees")
-    assert "Fijn dat je meedoet, Kees!" in kees.chat[-2].text
+    assert "Fijn dat je meedoet, Kees!" in kees.chat[-3].text
     ghost = await join(sandbox, codes["ouder"], 2001, "\u200b\u202e\u2066")
-    assert "Fijn dat je meedoet, ?!" in ghost.chat[-2].text
+    assert "Fijn dat je meedoet, ?!" in ghost.chat[-3].text
 
     await bea.send("/nieuw")
     [reply] = await bea.send("\u200b\u2066")

@@ -47,8 +47,10 @@ async def test_begeleider_creates_placement_and_people_join(
     # The notice stays readable in the chat; only its buttons are gone.
     assert "Wie ziet het?" in bea.message(invite.message_id).text
     assert bea.message(invite.message_id).buttons == []
-    assert replies[-2].text == "Fijn dat je meedoet, Bea! ✅"
-    assert "Met /nieuw maak je een plaatsing" in replies[-1].text
+    assert replies[-3].text == "Fijn dat je meedoet, Bea! ✅"
+    assert "Met /nieuw maak je een plaatsing" in replies[-2].text
+    # Last, the separate and optional research question (tests/e2e/test_research_consent.py).
+    assert "gebruikt worden voor onderzoek?" in replies[-1].text
     assert [name for name, _ in bea.commands][:4] == [
         "overzicht",
         "nieuw",
@@ -62,16 +64,16 @@ async def test_begeleider_creates_placement_and_people_join(
     assert "Startdatum: 1 maart 2026" in created
 
     olga = await join(sandbox, codes["ouder"], 2001, "Olga Jansen")
-    assert "Fijn dat je meedoet, Olga!" in olga.chat[-2].text
-    welcome = olga.last.text
+    assert "Fijn dat je meedoet, Olga!" in olga.chat[-3].text
+    welcome = olga.chat[-2].text
     assert "contact met de gezinshuisouders van Sam" in welcome
     assert "Je begeleider Bea leest je antwoorden. De gezinshuisouders niet." in welcome
     assert "Jansen" not in welcome
     assert "nieuw" not in [name for name, _ in olga.commands]
 
     kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
-    assert "contact met de ouders van Sam" in kees.last.text
-    assert "De ouders niet." in kees.last.text
+    assert "contact met de ouders van Sam" in kees.chat[-2].text
+    assert "De ouders niet." in kees.chat[-2].text
 
     # Bea is told who joined, with first names only.
     notices = [m.text for m in bea.bot_messages if "doet nu mee" in m.text]
@@ -117,7 +119,7 @@ async def test_behandelaar_joins_a_placement(
     bea = await join_as_begeleider(sandbox, db, clock)
     codes = await create_placement(bea)
     ben = await join(sandbox, codes["behandelaar"], 4001, "Ben")
-    assert "Je bent nu behandelaar bij Sam." in ben.last.text
+    assert "Je bent nu behandelaar bij Sam." in ben.chat[-2].text
     overview = await ben.send("/plaatsingen")
     assert "jij bent behandelaar" in overview[-1].text
     assert overview[-1].buttons == []  # only the begeleider makes new links
@@ -152,7 +154,7 @@ async def test_refusal_keeps_only_the_refusal_and_the_link_still_works(
     # Changing her mind later: the same link still works.
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")
-    assert "Fijn dat je meedoet, Olga!" in olga.chat[-2].text
+    assert "Fijn dat je meedoet, Olga!" in olga.chat[-3].text
 
 
 async def test_bad_codes_get_kind_answers_and_change_nothing(
@@ -211,7 +213,7 @@ async def test_a_house_parent_in_two_placements_is_one_person(
     kees = await join(sandbox, sam["gezinshuisouder"], 3001, "Kees")
     await kees.send(f"/start {noor['gezinshuisouder']}")
     await kees.click("✅ Ja, ik doe mee")
-    assert "ouders van Noor" in kees.last.text
+    assert "ouders van Noor" in kees.chat[-2].text
     [again] = await kees.send(f"/start {noor['ouder']}")
     assert "Je doet al mee bij Noor" in again.text
     async with db.session() as session:
@@ -309,7 +311,7 @@ async def test_a_second_ouder_link_from_the_overview(
     assert "Nieuwe link voor een ouder bij Sam" in link.text
     code = link.text.split("start=")[1].split()[0]
     piet = await join(sandbox, code, 2002, "Piet")
-    assert "gezinshuisouders van Sam" in piet.last.text
+    assert "gezinshuisouders van Sam" in piet.chat[-2].text
 
 
 async def test_text_and_photos_when_nothing_is_asked(
