@@ -34,6 +34,7 @@ from flows import (
     meetings,
     onboarding,
     phases,
+    pilot_export,
     placements,
     preferences,
 )
@@ -446,6 +447,18 @@ ROUTES: dict[buttons.Kind, Route] = {
     ),
     buttons.GOAL_CONFIRM: lambda v, sv: (
         lambda s, c, now: plan_goals.confirm(s, c, v["placement"], v["role"], v["agreed"], now)
+    ),
+    # h4: the pilot export for researchers.
+    buttons.PILOT_EXPORT: lambda v, sv: (
+        lambda s, c, now: pilot_export.press(
+            s,
+            c,
+            v["organisation"],
+            now,
+            pilot_export.question_wording(
+                lambda template, context: sv.renderer.render("nl", template, context)
+            ),
+        )
     ),
 }
 

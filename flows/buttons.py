@@ -345,3 +345,6 @@ END_GO = kind(
     Flag("handover"),
     Word("go"),
 )
+
+# h4: the pilot export for researchers (the coordinator, under /organisatie).
+PILOT_EXPORT = kind("pilot_export", "px", Id("organisation"))
