@@ -39,7 +39,14 @@ from flows import access, guards
 from flows.authz import Action
 from flows.invites import FlowError
 from flows.people import Caller
-from flows.questions import DIMENSIONS, MEASUREMENT_QUESTIONS, QUESTIONS, SKIP_REASONS, Kind
+from flows.questions import (
+    DIMENSIONS,
+    MEASUREMENT_QUESTIONS,
+    QUESTIONS,
+    RETIRED,
+    SKIP_REASONS,
+    Kind,
+)
 from flows.replies import Document, Outcome, Say
 from flows.route import CLOSING_TALKS, MEETING_TYPES
 from storage.models import (
@@ -228,7 +235,17 @@ def _question_columns() -> None:
     weekly = []
     for qid in WEEKLY_QUESTIONS:
         question = QUESTIONS[qid]
-        if question.kind == Kind.FACES:
+        if qid in RETIRED:
+            weekly.append(
+                Column(
+                    qid,
+                    "the answer: 1 (😞) to 5 (😄); retired, older weeks only",
+                    "integer",
+                    "1-5",
+                    qid,
+                )
+            )
+        elif question.kind == Kind.FACES:
             weekly.append(Column(qid, "the answer: 1 (😞) to 5 (😄)", "integer", "1-5", qid))
         elif any(option.score is not None for option in question.options):
             values = _codes(f"{o.score} = {o.value}" for o in question.options)
@@ -327,18 +344,13 @@ async def build(
     people = {p.person_id for p in participants}
     included = sorted({p.placement_id for p in participants})
     # The staff of this organisation who said yes to research: staff member id -> person id.
-    consenting_staff = dict(
-        (
-            await session.execute(
-                select(StaffMember.id, StaffMember.person_id)
-                .join(Person, Person.id == StaffMember.person_id)
-                .where(
-                    StaffMember.organisation_id == organisation_id,
-                    Person.research_consent.is_(True),
-                )
-            )
-        ).tuples()
+    consenting = await session.execute(
+        select(StaffMember.id, StaffMember.person_id)
+        .join(Person, Person.id == StaffMember.person_id)
+        .where(StaffMember.organisation_id == organisation_id, Person.research_consent.is_(True))
     )
+    # As pairs: dict() would take a Result (it has keys()) for a mapping.
+    consenting_staff = {member: person for member, person in consenting.tuples()}
     counts: dict[int, int] = defaultdict(int)
     for participant in participants:
         counts[participant.placement_id] += 1
@@ -695,25 +707,19 @@ def command_line_rows(placement_ids: Iterable[int], now: dt.datetime) -> list[di
 async def export_to_file(
     session: AsyncSession,
     organisation_name: str,
-    out: str,
+    path: Path,
     now: dt.datetime,
     question_wording: dict[str, str],
 ) -> int:
-    """`samenopvoeden export pilot`: write the zip, log it; return how many placements it holds.
+    """`samenopvoeden export pilot`: write the zip and its log rows; return its placements.
 
-    The file is renamed into place before the session commits the log rows; if that commit
-    fails the file is removed again, so there is never a file without its log or a log without
-    its file.
+    Call it inside the transaction, with a path `check_out_path` accepted. The file is renamed
+    into place last; the caller removes it again if the commit then fails (`commit_or_remove`),
+    so there is never a file without its log rows, nor log rows without a file.
     """
-    path = check_out_path(out, ".zip")
     organisation = await organisation_named(session, organisation_name)
     export = await build(session, organisation.id, question_wording)
     await access.write(session, command_line_rows(export.placement_ids, now))
     await session.flush()
     write_atomically(path, export.data)
-    try:
-        await session.commit()
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return len(export.placement_ids)

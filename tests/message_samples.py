@@ -983,3 +983,6 @@ EXPORT["reflections"] = [
     {"youth": "Sam", "question": "lastig", "text": None, "answered": True, "at": NOW},
     {"youth": "Sam", "question": "meenemen", "text": None, "answered": False, "at": NOW},
 ]
+
+# h4: the pilot export's caption (the coordinator).
+VARIANTS["export/pilot_caption"] = [{"placements": n} for n in (0, 1, 25)]
