@@ -350,7 +350,7 @@ async def build(
         .where(StaffMember.organisation_id == organisation_id, Person.research_consent.is_(True))
     )
     # As pairs: dict() would take a Result (it has keys()) for a mapping.
-    consenting_staff = {member: person for member, person in consenting.tuples()}
+    consenting_staff = {member: person for member, person in consenting}
     counts: dict[int, int] = defaultdict(int)
     for participant in participants:
         counts[participant.placement_id] += 1
