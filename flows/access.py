@@ -3,8 +3,11 @@
 Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/overzicht),
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
-talk) and `export_own_data` (/mijngegevens: one row about the person themselves, subject
-"person:<id>", no placement). Rows outlive erasures: the actor becomes
+talk), `export_own_data` (/mijngegevens: one row about the person themselves, subject
+"person:<id>", no placement), `pilot_export` (the pseudonymised export for research, one row per
+placement in it; from the command line actor "command line (admin)", no person) and
+`access_log_export` (the privacy officer's export of this log, subject
+"organisation:<id> <from>..<to>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """
 

@@ -34,7 +34,11 @@ EDITS = ("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
 
 # Kinds pressed twice with `Presser` by another test (their story is long to set up here): the
 # kind and the test that does it.
-PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {}
+PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {
+    # h4: each press is an export of its own (a document and its access-log rows).
+    buttons.PILOT_EXPORT: "tests/e2e/test_pilot_export_chat.py::"
+    "test_pressed_twice_each_press_is_an_export_of_its_own",
+}
 
 
 class Presser:
