@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
@@ -300,15 +300,22 @@ class Export:
 
 
 async def pseudonym_key(session: AsyncSession, organisation_id: int) -> str:
-    """The organisation's secret, made at its first export (the row locked: one key, ever)."""
-    organisation = await session.scalar(
-        select(Organisation).where(Organisation.id == organisation_id).with_for_update()
+    """The organisation's secret, made at its first export: one key, ever.
+
+    Set only where it is still empty, in one statement, then read back: of two first exports at
+    once, the second waits for the first (PostgreSQL's row lock) and finds its key.
+    """
+    await session.execute(
+        update(Organisation)
+        .where(Organisation.id == organisation_id, Organisation.pseudonym_key.is_(None))
+        .values(pseudonym_key=secrets.token_hex(32))
+        .execution_options(synchronize_session=False)
     )
-    assert organisation is not None
-    if not organisation.pseudonym_key:
-        organisation.pseudonym_key = secrets.token_hex(32)
-        await session.flush()
-    return organisation.pseudonym_key
+    key = await session.scalar(
+        select(Organisation.pseudonym_key).where(Organisation.id == organisation_id)
+    )
+    assert key is not None
+    return key
 
 
 async def build(

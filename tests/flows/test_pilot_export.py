@@ -3,6 +3,7 @@ names, typed words and meeting places: none of them may leave in the zip."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -416,3 +417,17 @@ async def test_two_hundred_placements_in_one_export(db: Database) -> None:
     assert len(tables["placements.csv"]) == 200
     assert len(tables["weekly_results.csv"]) == 200 * 2 * 2
     assert made.placement_ids == sorted(placements)
+
+
+async def test_six_first_exports_at_once_share_one_key(db: Database) -> None:
+    """Six coordinators press at once before there is a key: one key, the same pseudonyms."""
+    seeded = await seed(db, now=NOW, placements=3, weeks=1, patterns=("calm",))
+    async with db.session() as session:
+        await session.execute(update(Person).values(research_consent=True))
+    organisation = await organisation_of(db, seeded.placements["calm"][0])
+    made = await asyncio.gather(*(export(db, organisation) for _ in range(6)))
+    assert all(files(m.data) == files(made[0].data) for m in made)
+    async with db.session() as session:
+        key = await pilot_export.pseudonym_key(session, organisation)
+    pid = seeded.placements["calm"][0]
+    assert pilot_export.pseudonym(key, "placement", pid) in texts(made[0].data)
