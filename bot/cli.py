@@ -112,8 +112,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Write the organisation's access log as CSV. " + ACCESS_LOG_HELP + ".",
     )
     access_log.add_argument("--organisation", required=True)
-    access_log.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
-    access_log.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    access_log.add_argument(
+        "--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first day (UTC)"
+    )
+    access_log.add_argument(
+        "--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last day, included (UTC)"
+    )
     access_log.add_argument("--out", required=True, metavar="FILE.csv")
     access_log.set_defaults(handler=_export_access_log)
 

@@ -28,7 +28,7 @@ from storage.models import AccessLog, Placement, StaffMember
 ACTION = "access_log_export"
 COLUMNS = ("at", "actor", "action", "subject", "placement")
 HELP = (
-    "columns: at (UTC instant, ISO 8601), actor (who: a label such as 'Bea (person 12)', "
+    "Columns: at (UTC instant, ISO 8601), actor (who: a label such as 'Bea (person 12)', "
     "'erased person' or 'command line (admin)'), action (what was done, e.g. weekly_digest, "
     "overview, pilot_export), subject (what it was about, e.g. placement:7 or person:12), "
     "placement (the placement number, empty for rows about no placement)"
