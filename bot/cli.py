@@ -24,7 +24,7 @@ from flows.access_log_export import HELP as ACCESS_LOG_HELP
 from flows.contact import set_organisation_phone
 from flows.invites import STAFF_INVITE_ROLES, FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
-from storage.db import Database, DatabaseUnavailable
+from storage.db import Database, DatabaseUnavailable, async_url
 from storage.models import Role
 
 # What a person's configuration or input can get wrong: one line on stderr, exit code 2.
@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     pilot.add_argument("--organisation", required=True)
     pilot.add_argument("--out", required=True, metavar="FILE.zip")
+    pilot.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the database to read, e.g. sqlite:///demo.db; default: DATABASE_URL",
+    )
     pilot.set_defaults(handler=_export_pilot)
     access_log = export.add_parser(
         "access-log",
@@ -119,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
         "--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last day, included (UTC)"
     )
     access_log.add_argument("--out", required=True, metavar="FILE.csv")
+    access_log.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the database to read, e.g. sqlite:///demo.db; default: DATABASE_URL",
+    )
     access_log.set_defaults(handler=_export_access_log)
 
     db = commands.add_parser("db", help="database commands").add_subparsers(
@@ -259,9 +271,23 @@ def _route(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo  # the demo pulls in the sandbox server only when asked
 
-    return asyncio.run(
-        run_demo(output=args.output, data_key=settings.key(), database_url=args.database)
-    )
+    url = _database_option(args.database) if args.database else None
+    return asyncio.run(run_demo(output=args.output, data_key=settings.key(), database_url=url))
+
+
+def _database_option(url: str) -> str:
+    """A database given as --database URL, checked as DATABASE_URL is."""
+    try:
+        async_url(url)
+    except ValueError as error:
+        raise ConfigError(f"--database: {error}") from None
+    return url
+
+
+def _with_database(settings: Settings, url: str | None) -> Settings:
+    if url is None:
+        return settings
+    return settings.model_copy(update={"database_url": _database_option(url)})
 
 
 def _export_pilot(args: argparse.Namespace, settings: Settings) -> int:
@@ -277,7 +303,7 @@ def _export_pilot(args: argparse.Namespace, settings: Settings) -> int:
             session, args.organisation, path, SystemClock().now(), wording
         )
 
-    count = _write_export(settings, path, go)
+    count = _write_export(_with_database(settings, args.database), path, go)
     print(f"pilot export of {args.organisation}: {count} placement(s) in {path}")
     return 0
 
@@ -293,7 +319,7 @@ def _export_access_log(args: argparse.Namespace, settings: Settings) -> int:
             session, args.organisation, first, last, path, SystemClock().now()
         )
 
-    count = _write_export(settings, path, go)
+    count = _write_export(_with_database(settings, args.database), path, go)
     print(f"access log of {args.organisation}, {first} to {last}: {count} row(s) in {path}")
     return 0
 

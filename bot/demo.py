@@ -89,7 +89,8 @@ async def run_demo(
             print(
                 f"\nThe story's data stays in {database_url}.\n"
                 f"Its organisation is: {ORGANISATION}\n"
-                f'Try: samenopvoeden export pilot --organisation "{ORGANISATION}" --out pilot.zip'
+                f"Try: samenopvoeden export pilot --database {database_url} "
+                f'--organisation "{ORGANISATION}" --out pilot.zip'
             )
     return 0
 

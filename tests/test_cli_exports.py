@@ -275,8 +275,12 @@ def test_readme_sequence_demo_then_pilot_export(tmp_path: Path) -> None:
     if not is_sqlite(database_url(tmp_path)):
         pytest.skip("the README's sequence is SQLite's; the PostgreSQL run covers the rest")
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAMENOPVOEDEN_", "TELEG"))}
-    env["DATABASE_URL"] = url
+    # A fresh install: no DATABASE_URL, no key; the key file lands beside demo.db.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SAMENOPVOEDEN_", "TELEG", "DATABASE_URL"))
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - our own module, fixed arguments
@@ -288,7 +292,11 @@ def test_readme_sequence_demo_then_pilot_export(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert f"Its organisation is: {DEMO_ORGANISATION}" in demo.stdout
     out = tmp_path / "pilot.zip"
-    export = run("export", "pilot", "--organisation", DEMO_ORGANISATION, "--out", str(out))
+    assert f"samenopvoeden export pilot --database {url} " in demo.stdout
+    export = run(
+        "export", "pilot", "--database", url, "--organisation", DEMO_ORGANISATION,
+        "--out", str(out),
+    )  # fmt: skip
     assert export.returncode == 0, export.stderr
     with zipfile.ZipFile(out) as archive:
         assert {"README.txt", "codebook.csv", "weekly_results.csv"} <= set(archive.namelist())
@@ -299,3 +307,20 @@ def test_readme_sequence_demo_then_pilot_export(tmp_path: Path) -> None:
     assert again.returncode == 2
     assert "exists already" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_database_option_reads_that_database(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DATABASE_URL points at an empty file; --database at the organisation's.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{world['tmp'] / 'other.db'}")
+    out = world["tmp"] / "pilot.zip"
+    name = world["names"][0]
+    command = ["export", "pilot", "--organisation", name, "--out", str(out)]
+    assert main([*command, "--database", world["url"]]) == 0
+    assert out.exists()
+    out.unlink()
+    capsys.readouterr()
+    assert main([*command, "--database", "mysql://db/x"]) == 2
+    assert one_line(capsys).startswith("samenopvoeden: --database: ")
+    assert not out.exists()
