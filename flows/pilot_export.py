@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import access, guards
@@ -335,29 +335,31 @@ async def build(
             .order_by(Placement.id)
         )
     }
-    members = list(
-        await session.execute(
+    # As subqueries, never long lists of ids: 200 placements of a year stay one query each.
+    consenting = select(Person.id).where(Person.research_consent.is_(True))
+    ours = select(Placement.id).where(Placement.organisation_id == organisation_id)
+    taking_part = (
+        Participant.placement_id.in_(ours),
+        Participant.person_id.in_(consenting),
+        Participant.role.in_((Role.OUDER, Role.GEZINSHUISOUDER)),
+    )
+    participants = list(
+        await session.scalars(
             select(Participant)
-            .join(Person, Person.id == Participant.person_id)
-            .where(
-                Participant.placement_id.in_(placements),
-                Person.research_consent.is_(True),
-                Participant.role.in_((Role.OUDER, Role.GEZINSHUISOUDER)),
-            )
+            .where(*taking_part)
             .order_by(Participant.placement_id, Participant.id)
         )
     )
-    participants = [row[0] for row in members]
-    people = {p.person_id for p in participants}
     included = sorted({p.placement_id for p in participants})
+    included_sql = select(Participant.placement_id).where(*taking_part)
     # The staff of this organisation who said yes to research: staff member id -> person id.
-    consenting = await session.execute(
+    staff = await session.execute(
         select(StaffMember.id, StaffMember.person_id)
         .join(Person, Person.id == StaffMember.person_id)
         .where(StaffMember.organisation_id == organisation_id, Person.research_consent.is_(True))
     )
     # As pairs: dict() would take a Result (it has keys()) for a mapping.
-    consenting_staff = {member: person for member, person in consenting}
+    consenting_staff = {member: person for member, person in staff}
     counts: dict[int, int] = defaultdict(int)
     for participant in participants:
         counts[participant.placement_id] += 1
@@ -385,12 +387,12 @@ async def build(
                 "joined_week": week(participant.joined_at),
             }
         )
-    await _checkins(session, ps, people, included, rows)
-    await _goals(session, ps, people, included, rows)
-    await _meetings(session, ps, included, rows)
+    await _checkins(session, ps, consenting, included_sql, rows)
+    await _goals(session, ps, included_sql, rows)
+    await _meetings(session, ps, included_sql, rows)
     for ending in await session.scalars(
         select(PlacementEnding)
-        .where(PlacementEnding.placement_id.in_(included))
+        .where(PlacementEnding.placement_id.in_(included_sql))
         .order_by(PlacementEnding.placement_id)
     ):
         held = set(ending.talks)
@@ -411,21 +413,19 @@ async def build(
 async def _checkins(
     session: AsyncSession,
     ps: Any,
-    people: set[int],
-    included: Sequence[int],
+    consenting: Select[int],
+    included: Select[int],
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
+    theirs = (Checkin.placement_id.in_(included), Checkin.person_id.in_(consenting))
     checkins = list(
-        await session.scalars(
-            select(Checkin)
-            .where(Checkin.placement_id.in_(included), Checkin.person_id.in_(people))
-            .order_by(Checkin.due_at, Checkin.id)
-        )
+        await session.scalars(select(Checkin).where(*theirs).order_by(Checkin.due_at, Checkin.id))
     )
     answers: dict[int, dict[str, Answer]] = defaultdict(dict)
     for answer in await session.scalars(
         select(Answer)
-        .where(Answer.checkin_id.in_([c.id for c in checkins]), Answer.person_id.in_(people))
+        .join(Checkin, Checkin.id == Answer.checkin_id)
+        .where(*theirs, Answer.person_id == Checkin.person_id)
         .order_by(Answer.id)
     ):
         answers[answer.checkin_id][answer.question_id] = answer
@@ -495,8 +495,7 @@ def _weekly_value(question: str, answer: Answer | None) -> str | int:
 async def _goals(
     session: AsyncSession,
     ps: Any,
-    people: set[int],
-    included: Sequence[int],
+    included: Select[int],
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
     for goal in await session.scalars(
@@ -519,7 +518,7 @@ async def _goals(
 async def _meetings(
     session: AsyncSession,
     ps: Any,
-    included: Sequence[int],
+    included: Select[int],
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
     meetings = list(
@@ -531,9 +530,9 @@ async def _meetings(
     )
     invited: dict[int, list[Rsvp | None]] = defaultdict(list)
     for meeting_id, rsvp in await session.execute(
-        select(MeetingInvitee.meeting_id, MeetingInvitee.rsvp).where(
-            MeetingInvitee.meeting_id.in_([m.id for m in meetings])
-        )
+        select(MeetingInvitee.meeting_id, MeetingInvitee.rsvp)
+        .join(Meeting, Meeting.id == MeetingInvitee.meeting_id)
+        .where(Meeting.placement_id.in_(included))
     ):
         invited[meeting_id].append(rsvp)
     for meeting in meetings:
