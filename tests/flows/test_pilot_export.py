@@ -431,3 +431,28 @@ async def test_six_first_exports_at_once_share_one_key(db: Database) -> None:
         key = await pilot_export.pseudonym_key(session, organisation)
     pid = seeded.placements["calm"][0]
     assert pilot_export.pseudonym(key, "placement", pid) in texts(made[0].data)
+
+
+async def test_an_erased_person_is_gone_from_the_next_export(db: Database) -> None:
+    seeded = await seed_marked(db)
+    placements, people = seeded["placements"], seeded["people"]
+    assert isinstance(placements, list)
+    assert isinstance(people, dict)
+    organisation = await organisation_of(db, placements[0])
+    before = files((await export(db, organisation)).data)
+    async with db.session() as session:
+        key = await pilot_export.pseudonym_key(session, organisation)
+        # The erasure deletes the person; her participation, check-ins and answers go with her.
+        erased = await session.get(Person, people[(1, "ouder")].id)
+        await session.delete(erased)
+    after = files((await export(db, organisation)).data)
+    gone = pilot_export.pseudonym(key, "person", people[(1, "ouder")].id)
+    assert gone in {row["person"] for row in before["participants.csv"]}
+    for name, rows in after.items():
+        assert all(row.get("person") != gone for row in rows), name
+    # Her placement had nobody else who said yes: it is gone too; the others keep their names.
+    assert {row["placement"] for row in after["placements.csv"]} == {
+        pilot_export.pseudonym(key, "placement", placements[0])
+    }
+    stay = {row["person"] for row in before["participants.csv"]} - {gone}
+    assert {row["person"] for row in after["participants.csv"]} == stay
