@@ -8,8 +8,10 @@ import errno
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 
@@ -18,10 +20,11 @@ from bot.check import TelegramUnavailable, run_check, telegram_problem, telegram
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.render import LANGUAGES, Renderer
+from flows.access_log_export import HELP as ACCESS_LOG_HELP
 from flows.contact import set_organisation_phone
 from flows.invites import STAFF_INVITE_ROLES, FlowError, add_organisation, create_staff_invite
 from storage.crypto import KEY_ENV, DataKeyError
-from storage.db import Database, DatabaseUnavailable
+from storage.db import Database, DatabaseUnavailable, async_url
 from storage.models import Role
 
 # What a person's configuration or input can get wrong: one line on stderr, exit code 2.
@@ -83,7 +86,52 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play a short story in the built-in sandbox")
     demo.add_argument("--output", default=None, help="folder for files the demo writes")
+    demo.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="play it in this database (migrated first) and leave the data there, e.g. "
+        "sqlite:///demo.db; default: a temporary database",
+    )
     demo.set_defaults(handler=_demo)
+
+    export = commands.add_parser("export", help="exports for research and privacy").add_subparsers(
+        required=True, metavar="WHAT"
+    )
+    pilot = export.add_parser(
+        "pilot",
+        help="a pseudonymised zip of CSV files for the pilot's researchers (only people who "
+        "said yes to research; README.txt and codebook.csv inside)",
+    )
+    pilot.add_argument("--organisation", required=True)
+    pilot.add_argument("--out", required=True, metavar="FILE.zip")
+    pilot.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the database to read, e.g. sqlite:///demo.db; default: DATABASE_URL",
+    )
+    pilot.set_defaults(handler=_export_pilot)
+    access_log = export.add_parser(
+        "access-log",
+        help="who saw which of the organisation's placements, as CSV, for the privacy officer",
+        description="Write the organisation's access log as CSV. " + ACCESS_LOG_HELP + ".",
+    )
+    access_log.add_argument("--organisation", required=True)
+    access_log.add_argument(
+        "--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first day (UTC)"
+    )
+    access_log.add_argument(
+        "--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last day, included (UTC)"
+    )
+    access_log.add_argument("--out", required=True, metavar="FILE.csv")
+    access_log.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the database to read, e.g. sqlite:///demo.db; default: DATABASE_URL",
+    )
+    access_log.set_defaults(handler=_export_access_log)
 
     db = commands.add_parser("db", help="database commands").add_subparsers(
         required=True, metavar="ACTION"
@@ -223,7 +271,81 @@ def _route(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo  # the demo pulls in the sandbox server only when asked
 
-    return asyncio.run(run_demo(output=args.output, data_key=settings.key()))
+    url = _database_option(args.database) if args.database else None
+    return asyncio.run(run_demo(output=args.output, data_key=settings.key(), database_url=url))
+
+
+def _database_option(url: str) -> str:
+    """A database given as --database URL, checked as DATABASE_URL is."""
+    try:
+        async_url(url)
+    except ValueError as error:
+        raise ConfigError(f"--database: {error}") from None
+    return url
+
+
+def _with_database(settings: Settings, url: str | None) -> Settings:
+    if url is None:
+        return settings
+    return settings.model_copy(update={"database_url": _database_option(url)})
+
+
+def _export_pilot(args: argparse.Namespace, settings: Settings) -> int:
+    from flows import pilot_export  # only this command needs it
+
+    path = pilot_export.check_out_path(args.out, ".zip")  # before the database: nothing to undo
+    wording = pilot_export.question_wording(
+        lambda template, context: Renderer().render("nl", template, context)
+    )
+
+    async def go(session: AsyncSession) -> int:
+        return await pilot_export.export_to_file(
+            session, args.organisation, path, SystemClock().now(), wording
+        )
+
+    count = _write_export(_with_database(settings, args.database), path, go)
+    print(f"pilot export of {args.organisation}: {count} placement(s) in {path}")
+    return 0
+
+
+def _export_access_log(args: argparse.Namespace, settings: Settings) -> int:
+    from flows import access_log_export, pilot_export
+
+    first, last = access_log_export.period(args.start, args.end)
+    path = pilot_export.check_out_path(args.out, ".csv")
+
+    async def go(session: AsyncSession) -> int:
+        return await access_log_export.export_to_file(
+            session, args.organisation, first, last, path, SystemClock().now()
+        )
+
+    count = _write_export(_with_database(settings, args.database), path, go)
+    print(f"access log of {args.organisation}, {first} to {last}: {count} row(s) in {path}")
+    return 0
+
+
+def _write_export(
+    settings: Settings, path: Path, write: Callable[[AsyncSession], Awaitable[int]]
+) -> int:
+    """Run an export in one transaction; the file it wrote goes again if the commit fails."""
+    written: list[int] = []
+
+    async def go() -> int:
+        db = await _database(settings)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                written.append(await write(session))
+            return written[0]
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except BaseException:
+        if written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

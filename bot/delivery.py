@@ -117,10 +117,13 @@ async def _send(
     text = renderer.render(language, say.template, say.context)
     markup = keyboard(renderer, language, say.buttons)
     if say.document is not None:
-        content = renderer.render(language, say.document.template, say.document.context)
+        content = say.document.data
+        if content is None:
+            text_content = renderer.render(language, say.document.template, say.document.context)
+            content = text_content.encode("utf-8")
         await bot.send_document(
             chat_id,
-            InputFile(content.encode("utf-8"), filename=say.document.filename),
+            InputFile(content, filename=say.document.filename),
             caption=text,
             reply_markup=markup,
         )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from bot.app import AnyApplication, build_application, start_polling, stop_polling, tick
 from bot.clock import FakeClock, SystemClock
@@ -20,19 +23,36 @@ from flows.contact import set_organisation_phone
 from flows.invites import add_organisation, create_staff_invite
 from flows.settings import RouteSettings
 from storage.db import Database
-from storage.models import Role
+from storage.models import Organisation, Role, TelegramLink
 
 ORGANISATION = "Gezinshuizen Zuid"
 PHONE = "088 123 45 67"  # a made-up number in the form people know
 ZONE = ZoneInfo("Europe/Amsterdam")
 CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
+DEMO_USERS = (1001, 2001, 3001)  # Bea, Olga and Kees in the sandbox
 
 
-async def run_demo(output: str | None = None, data_key: str | None = None) -> int:
-    """Play the story and print it as one timeline; return the exit code."""
+async def run_demo(
+    output: str | None = None, data_key: str | None = None, database_url: str | None = None
+) -> int:
+    """Play the story and print it as one timeline; return the exit code.
+
+    With `database_url` the story is played in that database (migrated first) and its data
+    stays there, e.g. to try `samenopvoeden export pilot` on it; without, in a temporary file.
+    """
     with tempfile.TemporaryDirectory(prefix="samenopvoeden-demo-") as tmp:
-        database = Database(f"sqlite:///{Path(tmp) / 'demo.db'}", data_key=data_key)
-        await database.upgrade()
+        url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        database = Database(url, data_key=data_key)
+        try:
+            await database.upgrade()
+            taken = await _taken(database)
+        except BaseException:
+            await database.dispose()
+            raise
+        if taken:
+            await database.dispose()
+            print(f"samenopvoeden: {taken}; use a new database file", file=sys.stderr)
+            return 2
         route = RouteSettings()
         clock = FakeClock(_this_monday(10))
         # The sandbox dates its messages by the story's clock, so the timeline shows its days.
@@ -65,7 +85,27 @@ async def run_demo(output: str | None = None, data_key: str | None = None) -> in
                 print(f"  {call}")
             return 1
         print("\nEvery message was accepted by the sandbox, which checks Telegram's rules.")
+        if database_url:
+            print(
+                f"\nThe story's data stays in {database_url}.\n"
+                f"Its organisation is: {ORGANISATION}\n"
+                f"Try: samenopvoeden export pilot --database {database_url} "
+                f'--organisation "{ORGANISATION}" --out pilot.zip'
+            )
     return 0
+
+
+async def _taken(database: Database) -> str | None:
+    """Why the story cannot be played in this database (it was already), or None."""
+    async with database.session() as session:
+        if await session.scalar(select(Organisation.id).where(Organisation.name == ORGANISATION)):
+            return f"the demo organisation {ORGANISATION!r} exists already in that database"
+        linked = await session.scalar(
+            select(TelegramLink.id).where(TelegramLink.telegram_user_id.in_(DEMO_USERS))
+        )
+        if linked:
+            return "that database already has people with the demo's Telegram accounts"
+    return None
 
 
 def _track_updates(application: AnyApplication, sandbox: Sandbox) -> None:
@@ -149,7 +189,7 @@ async def _story(
             now=clock.now(),
             settings=route,
         )
-    bea = sandbox.person(1001, "Bea")
+    bea = sandbox.person(DEMO_USERS[0], "Bea")
     await bea.send(f"/start {invite.code}")
     await bea.click("✅ Ja, ik doe mee")
 
@@ -169,11 +209,11 @@ async def _story(
 
     # Monday afternoon: Bea has sent the links; Olga and Kees open them.
     await _at(application, clock, 0, "13:40")
-    olga = sandbox.person(2001, "Olga")
+    olga = sandbox.person(DEMO_USERS[1], "Olga")
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")
     await _at(application, clock, 0, "16:15")
-    kees = sandbox.person(3001, "Kees")
+    kees = sandbox.person(DEMO_USERS[2], "Kees")
     await kees.send(f"/start {codes['gezinshuisouder']}")
     await kees.click("✅ Ja, ik doe mee")
 

@@ -35,6 +35,7 @@ from flows import (
     meetings,
     onboarding,
     phases,
+    pilot_export,
     placements,
     preferences,
     research,
@@ -492,6 +493,18 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.TEAM_OFF_GO: lambda v, sv: lambda s, c, now: team.deactivate(s, c, v["staff"], now),
     buttons.RESEARCH: lambda v, sv: (
         lambda s, c, now: research.answer(s, c, v["where"], v["agreed"], now, sv.route)
+    ),
+    # h4: the pilot export for researchers.
+    buttons.PILOT_EXPORT: lambda v, sv: (
+        lambda s, c, now: pilot_export.press(
+            s,
+            c,
+            v["organisation"],
+            now,
+            pilot_export.question_wording(
+                lambda template, context: sv.renderer.render("nl", template, context)
+            ),
+        )
     ),
 }
 

@@ -4,10 +4,13 @@ Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
 talk), `organisation_overview` (/organisatie and the coordinator's weekly overview: one row
-per placement counted, open or ended this quarter; counts only, no answers) and
+per placement counted, open or ended this quarter; counts only, no answers),
 `export_own_data` (/mijngegevens: one row about the person themselves, subject
-"person:<id>", no placement). The coordinator's /team (flows/team.py) writes `list_staff`
-(subject "organisation:<id>", once per organisation shown, no placement) and
+"person:<id>", no placement), `pilot_export` (the pseudonymised export for research, one row per
+placement in it; from the command line actor "command line (admin)", no person) and
+`access_log_export` (the privacy officer's export of this log, subject
+"organisation:<id> <from>..<to>", no placement). The coordinator's /team (flows/team.py) writes
+`list_staff` (subject "organisation:<id>", once per organisation shown, no placement) and
 `deactivate_staff` (subject "staff:<id>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """

@@ -354,3 +354,5 @@ TEAM_PICK = kind("team_pick", "tm", Word("p"), Id("staff"))
 TEAM_OFF_GO = kind("team_off_go", "tm", Word("x"), Id("staff"))
 # "o": asked once after joining; "s": the switch in /instellingen.
 RESEARCH = kind("research", "rc", Choice("where", ("o", "s")), Flag("agreed"))
+# h4: the pilot export for researchers (the coordinator, under /organisatie).
+PILOT_EXPORT = kind("pilot_export", "px", Id("organisation"))

@@ -28,11 +28,12 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Document:
-    """A file to send; its content is a template too."""
+    """A file to send: its content is a template too, or ready bytes (`data`, e.g. a zip)."""
 
     filename: str
-    template: str
-    context: Mapping[str, Any]
+    template: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)

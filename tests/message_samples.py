@@ -1076,3 +1076,5 @@ LABEL_SPECIAL.update(
     }
 )
 VARIANTS["account/export.txt"][1]["person"].research_consent = False
+# h4: the pilot export's caption (the coordinator).
+VARIANTS["export/pilot_caption"] = [{"placements": n} for n in (0, 1, 25)]

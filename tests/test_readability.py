@@ -57,6 +57,9 @@ READERS: dict[str, dict[str, str]] = {
         "stop_menu": "p",
         "stop_unknown": "p",
     },
+    "export": {
+        "pilot_caption": "s",  # h4: only a coordinator exports
+    },
     "cards": {
         card: "p"
         for card in (

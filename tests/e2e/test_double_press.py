@@ -42,6 +42,9 @@ PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {
     buttons.TEAM_PICK: "test_team.test_pressing_through_the_team_buttons_twice_changes_nothing",
     buttons.TEAM_OFF_GO: "test_team.test_pressing_through_the_team_buttons_twice_changes_nothing",
     buttons.RESEARCH: "test_research_consent.test_a_choice_is_changed_and_withdrawn_in_settings",
+    # h4: each press is an export of its own (a document and its access-log rows).
+    buttons.PILOT_EXPORT: "tests/e2e/test_pilot_export_chat.py::"
+    "test_pressed_twice_each_press_is_an_export_of_its_own",
 }
 
 
