@@ -2,7 +2,7 @@
 
 The message stays within Telegram's 4,096 characters whatever the organisation's size: the
 list of placements that need attention is cut ("en nog N") until it fits. Under the message
-sit the keyboard rows of `keyboard_rows`, a plain list another feature can append a row to.
+sits the button for the pilot export (`keyboard_rows`).
 The chart: the response rate per side per week for the last 8 weeks; a week in which fewer
 than 5 check-ins were asked of a side is left out and marked grey, so no point shows a small
 number.
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.digest import TELEGRAM_LIMIT, telegram_length
 from bot.render import Renderer
 from flows import org_overview
+from flows.buttons import PILOT_EXPORT
 from flows.org_overview import OrgOverview, Rendered
 from flows.replies import Button
 from flows.settings import MeetingRules, SignalSettings
@@ -28,9 +29,9 @@ CHART_SIZE = (8.0, 4.2)  # inches, whatever the organisation's size
 
 
 def keyboard_rows(overview: OrgOverview) -> list[tuple[Button, ...]]:
-    """The button rows under the overview message: none yet; append a row here."""
-    rows: list[tuple[Button, ...]] = []
-    return rows
+    """The button rows under the overview message: the pilot export for the researchers."""
+    export = PILOT_EXPORT.button("pilot_export", organisation=overview.organisation_id)
+    return [(export,)]
 
 
 def message(renderer: Renderer, language: str, overview: OrgOverview) -> str:

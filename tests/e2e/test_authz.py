@@ -32,6 +32,7 @@ from storage.models import (
     AccessLog,
     Base,
     ConversationState,
+    Invite,
     MeasurementRound,
     Placement,
     Role,
@@ -121,16 +122,19 @@ async def world(app: AnyApplication, sandbox: Sandbox, db: Database, clock: Fake
     bea = await _staff(sandbox, db, clock, a, Role.BEGELEIDER, "Bea", 1001)
     codes = await create_placement(bea, youth="Sam", gezinshuis="De Linde")
     olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    await olga.click("Ja, dat mag")  # research use: the pilot export includes her placement
     kees = await join(sandbox, codes["gezinshuisouder"], 3001, "Kees")
     henk = await join(sandbox, codes["behandelaar"], 4001, "Henk")
     bert = await _staff(sandbox, db, clock, a, Role.BEGELEIDER, "Bert", 1002)
     codes = await create_placement(bert, youth="Lina", gezinshuis="De Eik")
-    await join(sandbox, codes["ouder"], 2002, "Lotte")
+    lotte = await join(sandbox, codes["ouder"], 2002, "Lotte")
+    await lotte.click("Ja, dat mag")
     dirk = await _staff(sandbox, db, clock, a, Role.BEHANDELAAR, "Dirk", 4002)
     cora = await _staff(sandbox, db, clock, a, Role.COORDINATOR, "Cora", 5001)
     britt = await _staff(sandbox, db, clock, b, Role.BEGELEIDER, "Britt", 1101)
     codes = await create_placement(britt, youth="Noor", gezinshuis="Het Anker")
-    await join(sandbox, codes["ouder"], 2101, "Nina")
+    nina = await join(sandbox, codes["ouder"], 2101, "Nina")
+    await nina.click("Ja, dat mag")
     dana = await _staff(sandbox, db, clock, b, Role.BEHANDELAAR, "Dana", 4102)
     carl = await _staff(sandbox, db, clock, b, Role.COORDINATOR, "Carl", 5101)
     targets = {}
@@ -317,9 +321,65 @@ async def _counted(world: World, target: Target, cell: Cell) -> bool:
     return await access_rows(world, "organisation_overview", target) > 0
 
 
+async def _subject_rows(world: World, action: str, subject: str) -> int:
+    async with world.db.session() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(AccessLog)
+            .where(AccessLog.action == action, AccessLog.subject == subject)
+        )
+    return count or 0
+
+
+async def _team(world: World, actor: ChatPerson, target: Target) -> None:
+    await actor.send("/team")
+
+
+async def _team_seen(world: World, target: Target, cell: Cell) -> bool:
+    subject = f"organisation:{target.organisation}"
+    return await _subject_rows(world, "list_staff", subject) > 0
+
+
+async def _invite_staff(world: World, actor: ChatPerson, target: Target) -> None:
+    await press(actor, buttons.TEAM_ROLE.data(organisation=target.organisation, role="b"))
+    await actor.send("Femke")
+
+
+async def _staff_invited(world: World, target: Target, cell: Cell) -> bool:
+    async with world.db.session() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(Invite)
+            .where(Invite.organisation_id == target.organisation, Invite.invitee_name == "Femke")
+        )
+    return bool(found)
+
+
+async def _deactivate(world: World, actor: ChatPerson, target: Target) -> None:
+    await press(actor, buttons.TEAM_OFF_GO.data(staff=target.spare))
+
+
+async def _deactivated(world: World, target: Target, cell: Cell) -> bool:
+    async with world.db.session() as session:
+        active = await session.scalar(
+            select(StaffMember.active).where(StaffMember.id == target.spare)
+        )
+    return active is False
+
+
+async def _export(world: World, actor: ChatPerson, target: Target) -> None:
+    await press(actor, buttons.PILOT_EXPORT.data(organisation=target.organisation))
+
+
+async def _exported(world: World, target: Target, cell: Cell) -> bool:
+    return await access_rows(world, "pilot_export", target) > 0
+
+
 async def _contact(world: World, actor: ChatPerson, target: Target) -> None:
     await press(actor, buttons.CONTACT.data(placement=target.placement))
 
+
+ORGANISATIONS = ("own", "other_org")
 
 DRIVERS: dict[Action, Driver] = {
     Action.CREATE_PLACEMENT: Driver(_create, _created, targets=("own",)),
@@ -339,6 +399,11 @@ DRIVERS: dict[Action, Driver] = {
     Action.END_PLACEMENT: Driver(_end, table_changed("placement_ending")),
     Action.ASK_CONTACT: Driver(_contact, table_changed("contact_request")),
     Action.ORGANISATION_OVERVIEW: Driver(_organisation, _counted),
+    # The organisation's own actions: aimed at an organisation, not at one placement of it.
+    Action.LIST_STAFF: Driver(_team, _team_seen, targets=ORGANISATIONS),
+    Action.INVITE_STAFF: Driver(_invite_staff, _staff_invited, targets=ORGANISATIONS),
+    Action.DEACTIVATE_STAFF: Driver(_deactivate, _deactivated, targets=ORGANISATIONS),
+    Action.PILOT_EXPORT: Driver(_export, _exported, targets=ORGANISATIONS),
 }
 
 
