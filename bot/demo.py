@@ -29,7 +29,7 @@ ORGANISATION = "Gezinshuizen Zuid"
 PHONE = "088 123 45 67"  # a made-up number in the form people know
 ZONE = ZoneInfo("Europe/Amsterdam")
 CODE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
-DEMO_USERS = (1001, 2001, 3001)  # Bea, Olga and Kees in the sandbox
+DEMO_USERS = (1001, 2001, 3001, 5001)  # Bea, Olga, Kees and Cora in the sandbox
 
 
 async def run_demo(
@@ -189,9 +189,21 @@ async def _story(
             now=clock.now(),
             settings=route,
         )
+        # The organisation's coordinator too (`admin invite --role coordinator`).
+        coordinator = await create_staff_invite(
+            session,
+            organisation_name=ORGANISATION,
+            role=Role.COORDINATOR,
+            name="Cora",
+            now=clock.now(),
+            settings=route,
+        )
     bea = sandbox.person(DEMO_USERS[0], "Bea")
     await bea.send(f"/start {invite.code}")
     await bea.click("✅ Ja, ik doe mee")
+    cora = sandbox.person(DEMO_USERS[3], "Cora")
+    await cora.send(f"/start {coordinator.code}")
+    await cora.click("✅ Ja, ik doe mee")
 
     await _at(application, clock, 0, "10:05")
     await bea.send("/nieuw")
@@ -212,10 +224,12 @@ async def _story(
     olga = sandbox.person(DEMO_USERS[1], "Olga")
     await olga.send(f"/start {codes['ouder']}")
     await olga.click("✅ Ja, ik doe mee")
+    await olga.click("Ja, dat mag")  # her answers may be used for the pilot, without her name
     await _at(application, clock, 0, "16:15")
     kees = sandbox.person(DEMO_USERS[2], "Kees")
     await kees.send(f"/start {codes['gezinshuisouder']}")
     await kees.click("✅ Ja, ik doe mee")
+    await kees.click("Nee, liever niet")  # not for research: the pilot export leaves him out
 
     # Sunday 19:00: Olga's weekly questions. She changes one answer and writes a line.
     await _at(application, clock, 6, "19:00")
@@ -241,18 +255,22 @@ async def _story(
     await olga.send("/contact")
     # Monday 08:30: Bea's weekly digest of the week that ended, with a chart.
     await _at(application, clock, 7, "08:30")
+    # Monday 09:00: Cora's weekly overview of the organisation, in numbers only.
+    await _at(application, clock, 7, "09:00")
     return [
         (bea, "Bea (begeleider)"),
         (olga, "Olga (ouder van Sam)"),
         (kees, "Kees (gezinshuisouder van Sam)"),
+        (cora, "Cora (coördinator)"),
     ]
 
 
 def _header() -> str:
     return (
         "samenopvoeden demo — the real bot against the built-in sandbox (no Telegram, no token).\n"
-        "Monday: a begeleider joins and creates a placement; a parent and a house parent join.\n"
-        "Sunday: their weekly questions. Monday: a contact request, then Bea's weekly digest.\n"
+        "Monday: a begeleider and the coordinator join; Bea creates a placement; a parent (yes\n"
+        "to research) and a house parent (no to research) join. Sunday: their weekly questions.\n"
+        "Monday: a contact request, Bea's weekly digest, then Cora's organisation overview.\n"
         "One timeline in Amsterdam time: each message as it arrived, each tap (↳) under the\n"
         "message it was made on, each change to a message (✎) when it was made.\n"
     )
