@@ -30,6 +30,7 @@ from flows import (
     contact,
     digest_details,
     export,
+    handover,
     measurement,
     meetings,
     onboarding,
@@ -236,6 +237,11 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show day, time, time zone and pause."""
     await run_step(update, context, preferences.menu)
+
+
+async def hand_over(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give placements to another begeleider or behandelaar (coordinator, begeleider)."""
+    await run_step(update, context, handover.begin)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -447,6 +453,17 @@ ROUTES: dict[buttons.Kind, Route] = {
     buttons.GOAL_CONFIRM: lambda v, sv: (
         lambda s, c, now: plan_goals.confirm(s, c, v["placement"], v["role"], v["agreed"], now)
     ),
+    # /overdragen (flows/handover.py)
+    buttons.HANDOVER_FROM: lambda v, sv: lambda s, c, now: handover.choose_what(s, c, v["source"]),
+    buttons.HANDOVER_WHAT: lambda v, sv: (
+        lambda s, c, now: handover.choose_target(s, c, v["source"], v["placement"])
+    ),
+    buttons.HANDOVER_TO: lambda v, sv: (
+        lambda s, c, now: handover.confirm(s, c, v["source"], v["placement"], v["target"])
+    ),
+    buttons.HANDOVER_GO: lambda v, sv: (
+        lambda s, c, now: handover.go(s, c, v["source"], v["placement"], v["target"], now)
+    ),
 }
 
 
@@ -488,6 +505,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "afspraken": list_meetings,
         "overzicht": overview,
         "plan": plan,
+        "overdragen": hand_over,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
