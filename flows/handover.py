@@ -489,13 +489,12 @@ async def _move_meetings(
             .with_for_update(of=Meeting)
         )
     )
-    youth = dict(
-        (
-            await session.execute(
-                select(Placement.id, Placement.youth_name).where(Placement.id.in_(ids))
-            )
-        ).tuples()
-    )
+    youth: dict[int, str] = {
+        placement_id: name
+        for placement_id, name in await session.execute(
+            select(Placement.id, Placement.youth_name).where(Placement.id.in_(ids))
+        )
+    }
     for meeting in meetings:
         invitees = list(
             await session.scalars(
