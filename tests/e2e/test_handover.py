@@ -298,7 +298,7 @@ async def test_bad_handovers_change_nothing_and_reveal_nothing(
     await refused(bert, f"ho:g:{bea_id}:{sam}:{bert_id}", EXPIRED)
     await refused(olga, f"ho:g:{bea_id}:{sam}:{bert_id}", EXPIRED)
     [only] = await olga.send("/overdragen")
-    assert "Dit kan alleen" in only.text
+    assert "Kijk bij /help wat jij hier kunt doen" in only.text  # the guard's only-staff words
     # A deactivated target.
     async with db.session() as session:
         member = await session.get(StaffMember, bert_id)
