@@ -3,8 +3,10 @@
 Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/overzicht),
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
-talk) and `export_own_data` (/mijngegevens: one row about the person themselves, subject
-"person:<id>", no placement). Rows outlive erasures: the actor becomes
+talk), `hand_over` (/overdragen: the one who handed a placement over; subject
+"placement:<id> staff:<from>-><to>"), `handover_received` (the plan and recent weeks sent to
+the new begeleider or behandelaar) and `export_own_data` (/mijngegevens: one row about the
+person themselves, subject "person:<id>", no placement). Rows outlive erasures: the actor becomes
 "erased person", and a placement is a bare number without a foreign key.
 """
 

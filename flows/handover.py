@@ -16,6 +16,8 @@ begeleider or behandelaar is; the new staff member gets the plan and the recent 
 digest details); the old one loses the placement at once (the guards read the column), her
 conversation about it is cleared and her queued messages about it are dropped. Access log:
 `hand_over` (the one who did it, one row per placement) and `handover_received` (the new one).
+The messages name the old staff member, who may be erased soon after (that is often why she
+hands over): they are ephemeral, blanked as soon as they are delivered.
 """
 
 from __future__ import annotations
@@ -413,7 +415,7 @@ async def go(
             ],
         }
         template = "handover/family_notice" if who.family else "handover/meeting_notice"
-        out.add(Say(template, context, to=recipient(who.link), kind="handover"))
+        out.add(Say(template, context, to=recipient(who.link), kind="handover", ephemeral=True))
     await _tell_new(session, checked, now, out)
     by = None if not checked.by_coordinator else me.person.first_name
     if checked.by_coordinator and old_person.id != me.person.id:
@@ -431,6 +433,7 @@ async def go(
                     },
                     to=recipient(old_link),
                     kind="handover",
+                    ephemeral=True,
                 )
             )
     rows = access.placement_rows(me.person, "hand_over", ids, now)
@@ -593,6 +596,7 @@ async def _tell_new(
                 },
                 to=recipient(link),
                 kind="handover",
+                ephemeral=True,
             )
         )
 
@@ -636,5 +640,6 @@ async def tell_coordinators(
             say=say,
             due_at=now,
             now=now,
+            ephemeral=True,
         )
     return anyone

@@ -34,7 +34,13 @@ EDITS = ("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
 
 # Kinds pressed twice with `Presser` by another test (their story is long to set up here): the
 # kind and the test that does it.
-PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {}
+PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {
+    # /overdragen (tests/e2e/test_handover.py)
+    **dict.fromkeys(
+        (buttons.HANDOVER_FROM, buttons.HANDOVER_WHAT, buttons.HANDOVER_TO, buttons.HANDOVER_GO),
+        "test_a_begeleider_hands_over_one_placement_herself_and_each_press_twice",
+    ),
+}
 
 
 class Presser:

@@ -131,7 +131,8 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
     await bea.click("🗑 Mijn gegevens wissen")
     notice = "Bea wil alle gegevens laten wissen, maar heeft nog 3 open plaatsingen"
     assert _count(carla, notice) == 1
-    assert "Sam" not in carla.last.text and "Olga" not in carla.last.text
+    assert "Sam" not in carla.last.text
+    assert "Olga" not in carla.last.text
 
     [sources] = await carla.send("/overdragen")
     assert sources.button_labels == ["Bea (begeleider) · 3", "Toch niet"]
@@ -182,7 +183,8 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
         }
         assert seats == {"Bert": None, "Olga": None, "Kees": None}
         planner = await session.get(Person, meeting.planned_by_person_id)
-        assert planner is not None and planner.first_name == "Bert"
+        assert planner is not None
+        assert planner.first_name == "Bert"
         logged = list(
             await session.execute(
                 select(AccessLog.action, AccessLog.subject, AccessLog.actor_label).order_by(
@@ -197,7 +199,8 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
     )
     assert all(a.startswith("Carla") for _, a in handed)
     got = [a for action, _, a in logged if action == "handover_received"]
-    assert len(got) == 3 and all(a.startswith("Bert") for a in got)
+    assert len(got) == 3
+    assert all(a.startswith("Bert") for a in got)
 
     # Bert's overview shows them.
     shown = await bert.send("/overzicht")
