@@ -192,6 +192,8 @@ async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: Route
     staff_ids = [s.id for s in me.staff]
     # Messages to others, drafts and places that name or quote them (flows/erasure.py).
     placement_ids = await erasure.placements_of(session, person_id)
+    # Placements she handed over (/overdragen) still hold messages and notes that name her.
+    placement_ids |= await handover.handed_from(session, staff_ids)
     traces = erasure.Traces(words={me.person.first_name})
     await erasure.typed_by(session, [person_id], traces)
     others = await erasure.people_of(session, placement_ids) - {person_id}

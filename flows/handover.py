@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -42,6 +42,7 @@ from flows.outbox import drop_pending, enqueue
 from flows.people import Caller, Me, recipient
 from flows.replies import Outcome, Say
 from storage.models import (
+    AccessLog,
     ConversationState,
     Meeting,
     MeetingInvitee,
@@ -643,3 +644,18 @@ async def tell_coordinators(
             ephemeral=True,
         )
     return anyone
+
+
+async def handed_from(session: AsyncSession, staff_ids: Sequence[int]) -> set[int]:
+    """The placements these staff members handed over (the access log keeps it): an erasure
+    scrubs what names her there too, though the placements are no longer hers."""
+    if not staff_ids:
+        return set()
+    found = await session.scalars(
+        select(AccessLog.placement_id).where(
+            AccessLog.action == "hand_over",
+            AccessLog.placement_id.is_not(None),
+            or_(*(AccessLog.subject.like(f"% staff:{sid}->staff:%") for sid in staff_ids)),
+        )
+    )
+    return {placement_id for placement_id in found if placement_id is not None}

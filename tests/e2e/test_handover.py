@@ -25,6 +25,7 @@ from storage.models import (
     AccessLog,
     Meeting,
     MeetingInvitee,
+    OutboxMessage,
     Person,
     Phase,
     Placement,
@@ -220,6 +221,10 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
     await bea.click("Ja, wis alles")
     async with db.session() as session:
         assert await session.scalar(select(Person).where(Person.first_name == "Bea")) is None
+        # Nothing queued or kept names her, not even in the placements she handed over.
+        payloads = list(await session.scalars(select(OutboxMessage.payload)))
+    assert payloads
+    assert not [p for p in payloads if "Bea" in repr(p)]
 
 
 async def test_a_begeleider_hands_over_one_placement_herself_and_each_press_twice(
