@@ -56,6 +56,8 @@ from storage.models import (
     TelegramLink,
 )
 
+# Telegram shows at most 100 buttons under a message: one button per placement up to this many.
+SHOWN = 40
 ALL = 0  # the placement part of a press: 0 means all of the source's open placements
 HANDED = (Role.BEGELEIDER, Role.BEHANDELAAR)
 # The one refusal for a press we cannot honour and must not explain (forged ids, another
@@ -273,12 +275,13 @@ async def _what(
                 placement=p.id,
             ),
         )
-        for p in placements
+        for p in placements[:SHOWN]
     ]
     context = {
         "name": source.person.first_name,
         "role": str(source.role),
         "count": len(placements),
+        "shown": SHOWN,
     }
     return Say("handover/choose_what", context, buttons=(*rows, _never_mind()), edit=edit)
 

@@ -997,11 +997,14 @@ _HANDOVER = {
     "count": 3,
     "target": "Bert",
     "placements": _HANDOVER_WHAT,
+    "shown": 40,
 }
 for _name in ("choose_what", "choose_target", "no_targets", "confirm", "done", "_what"):
     VARIANTS[f"handover/{_name}"] = [
         _HANDOVER,
         {**_HANDOVER, "role": "behandelaar", "count": 1, "placements": _HANDOVER_WHAT[:1]},
+        # 200 placements at once: the texts name 20 and count the rest.
+        {**_HANDOVER, "count": 200, "placements": _HANDOVER_WHAT * 100},
     ]
 VARIANTS["handover/family_notice"] = [
     {
@@ -1038,7 +1041,7 @@ VARIANTS["handover/received"] = [
     )
 ]
 VARIANTS["handover/taken"] = [
-    {"by": "Carla", "new": "Bert", "youths": y} for y in (["Sam"], ["Sam", HOSTILE])
+    {"by": "Carla", "new": "Bert", "youths": y} for y in (["Sam"], ["Sam", HOSTILE] * 100)
 ]
 VARIANTS["handover/erase_blocked_notice"] = [{"name": "Bea", "count": c} for c in (1, 3)]
 VARIANTS["handover/already"] = [{"youth": HOSTILE}]

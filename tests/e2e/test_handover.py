@@ -26,6 +26,7 @@ from storage.models import (
     Meeting,
     MeetingInvitee,
     OutboxMessage,
+    Participant,
     Person,
     Phase,
     Placement,
@@ -364,3 +365,77 @@ async def test_two_coordinators_hand_over_the_same_placement_at_once(
         holders = set((await _holders(db)).values())
     assert len(rows) == 3  # Sam once, then Lina and Noor once
     assert ids["Bea"] not in holders
+
+
+async def test_twenty_five_placements_at_once_one_message_per_family_person(
+    app: AnyApplication, org: Org, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    olga, bert, carla = org["olga"], org["bert"], org["carla"]
+    ids = await _ids(db)
+    async with db.session() as session:
+        sam = await session.get(Placement, ids["Sam"])
+        olga_id = await session.scalar(select(Person.id).where(Person.first_name == "Olga"))
+        assert sam is not None
+        assert olga_id is not None
+        for n in range(22):  # with Sam, Lina and Noor: 25, Olga ouder in 23 of them
+            placement = Placement(
+                organisation_id=sam.organisation_id,
+                youth_name=f"Kind{n:02d}",
+                gezinshuis_name="De Linde",
+                phase=Phase.INSTALLATIEFASE,
+                phase_since=clock.now(),
+                start_date=clock.now().date(),
+                begeleider_id=ids["Bea"],
+                created_at=clock.now(),
+            )
+            session.add(placement)
+            await session.flush()
+            session.add(
+                Participant(
+                    placement_id=placement.id,
+                    person_id=olga_id,
+                    role=Role.OUDER,
+                    joined_at=clock.now(),
+                )
+            )
+    await carla.send("/overdragen")
+    await carla.click("Bea (begeleider) · 25")
+    await carla.click("Alle 25 plaatsingen")
+    [confirm] = await carla.click("➡️ Bert")
+    assert "en nog 5 andere" in confirm.text
+    # Bert's 25 messages go out at Telegram's pace for one chat (the outbox keeps to it).
+    await carla.click("Ja, overdragen", timeout=120)
+    assert set((await _holders(db)).values()) == {ids["Bert"]}
+    assert _count(olga, FAMILY_NOTICE) == 1
+    assert _count(bert, RECEIVED) == 25
+    assert sandbox.bot_errors == []  # every message within Telegram's limits
+
+
+async def test_the_coordinator_hands_a_behandelaar_over_and_the_family_hears_it(
+    app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    bea = await join_as_begeleider(sandbox, db, clock)
+    codes = await create_placement(bea)
+    olga = await join(sandbox, codes["ouder"], 2001, "Olga")
+    ben = await join(sandbox, codes["behandelaar"], 4001, "Ben")
+    hanna = await _staff(sandbox, db, clock, "behandelaar", "Hanna", 4002)
+    carla = await _staff(sandbox, db, clock, "coordinator", "Carla", 5001)
+    [sources] = await carla.send("/overdragen")
+    assert sources.button_labels == ["Bea (begeleider) · 1", "Ben (behandelaar) · 1", "Toch niet"]
+    await carla.click("Ben (behandelaar) · 1")
+    [targets] = await carla.click("Sam · installatiefase")
+    assert targets.button_labels == ["➡️ Hanna", "Toch niet"]  # behandelaars only
+    await carla.click("➡️ Hanna")
+    await carla.click("Ja, overdragen")
+    async with db.session() as session:
+        placement = await session.scalar(select(Placement))
+        hanna_id = await session.scalar(
+            select(StaffMember.id).join(Person).where(Person.first_name == "Hanna")
+        )
+    assert placement is not None
+    assert placement.behandelaar_id == hanna_id
+    assert "Je hebt een nieuwe behandelaar: Hanna" in olga.last.text
+    assert "/contact" not in olga.last.text
+    assert "📥 Je bent nu behandelaar van Sam" in hanna.last.text
+    assert "Carla heeft deze plaatsing overgedragen aan Hanna" in ben.last.text
+    assert _count(bea, "Hanna") == 0  # the begeleider stays; nothing changes for her
