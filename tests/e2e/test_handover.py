@@ -17,15 +17,18 @@ from bot.sandbox import Sandbox
 from bot.sandbox.people import Person as ChatPerson
 from flows import buttons, handover
 from flows.invites import add_organisation, create_staff_invite
+from flows.outbox import enqueue
 from flows.people import Caller
 from flows.replies import Say
 from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import (
     AccessLog,
+    ConversationState,
     Meeting,
     MeetingInvitee,
     OutboxMessage,
+    OutboxStatus,
     Participant,
     Person,
     Phase,
@@ -149,7 +152,24 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
         assert youth in confirm.text
     before = await _holders(db)
     assert set(before.values()) == {ids["Bea"]}
-    replies = await carla.click("Ja, overdragen")
+    # Bea is halfway planning a meeting for Sam, and a plan-review prompt about Sam waits for her.
+    await bea.send("/afspraak")
+    await bea.click("Sam · installatiefase")
+    async with db.session() as session:
+        assert await session.get(ConversationState, bea.user_id) is not None
+        bea_id = await session.scalar(select(Person.id).where(Person.first_name == "Bea"))
+        assert bea_id is not None
+        await enqueue(
+            session,
+            key="plan_review:test",
+            person_id=bea_id,
+            kind="plan_review",
+            say=Say("common/nothing_asked"),
+            due_at=clock.now() + dt.timedelta(days=3),
+            now=clock.now(),
+            placement_id=ids["Sam"],
+        )
+    replies = await carla.click("Ja, overdragen", confirm)
     assert "✅ Overgedragen aan Bert" in replies[-1].text
 
     assert set((await _holders(db)).values()) == {ids["Bert"]}
@@ -167,6 +187,12 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
     assert all("Samenwerken, de laatste" in t and "Plan:" in t for t in received)
     assert _count(bea, "Carla heeft deze plaatsingen overgedragen aan Bert") == 1
 
+    async with db.session() as session:
+        assert await session.get(ConversationState, bea.user_id) is None
+        prompt = await session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.key == "plan_review:test")
+        )
+        assert prompt == OutboxStatus.DROPPED
     # Bea's old button on Sam: not hers any more.
     [refused] = await bea.click("Sam · installatiefase", old_phase_button)
     assert NOT_YOURS in refused.text
