@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -91,7 +91,12 @@ async def begin(session: AsyncSession, caller: Caller, now: dt.datetime) -> Outc
             (
                 HANDOVER_FROM.button(
                     "handover_source",
-                    {"name": member.person.first_name, "kind": str(member.role), "count": count},
+                    {
+                        "name": member.person.first_name,
+                        "kind": str(member.role),
+                        "count": count,
+                        "left": not member.active,
+                    },
                     source=member.id,
                 ),
             )
@@ -113,16 +118,22 @@ async def _sources(
 
     Deactivated staff are listed too: someone who left must be able to hand over what is left.
     """
-    found: list[tuple[StaffMember, int]] = []
+    counts: dict[tuple[Role, int], int] = {}
+    for role in HANDED:
+        column = _column(role)
+        for staff_id, count in await session.execute(
+            select(column, func.count())
+            .where(Placement.organisation_id.in_(organisation_ids), guards.is_open())
+            .where(column.is_not(None))
+            .group_by(column)
+        ):
+            counts[(role, staff_id)] = count
     members = await session.scalars(
         select(StaffMember)
         .where(StaffMember.organisation_id.in_(organisation_ids), StaffMember.role.in_(HANDED))
         .options(selectinload(StaffMember.person))
     )
-    for member in members:
-        count = len(await _open_of(session, member))
-        if count:
-            found.append((member, count))
+    found = [(m, counts[(m.role, m.id)]) for m in members if (m.role, m.id) in counts]
     found.sort(key=lambda item: (item[0].person.first_name.lower(), item[0].id))
     return found
 

@@ -1050,5 +1050,5 @@ VARIANTS["handover/target_inactive"] = [{"name": "Bert"}]
 VARIANTS["account/erase_blocked"] = [
     {**BASE, "count": c, "told": t} for c in (1, 3) for t in (True, False)
 ]
-LABEL_SPECIAL["handover_source"] = {"name": "Bea", "kind": "behandelaar", "count": 3}
+LABEL_SPECIAL["handover_source"] = {"name": "Bea", "kind": "behandelaar", "count": 3, "left": True}
 LABEL_SPECIAL["handover_all"] = {"count": 3}

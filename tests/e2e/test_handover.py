@@ -437,7 +437,7 @@ async def test_twenty_five_placements_at_once_one_message_per_family_person(
     assert sandbox.bot_errors == []  # every message within Telegram's limits
 
 
-async def test_the_coordinator_hands_a_behandelaar_over_and_the_family_hears_it(
+async def test_the_coordinator_hands_over_a_behandelaar_who_left_and_the_family_hears_it(
     app: AnyApplication, sandbox: Sandbox, db: Database, clock: FakeClock
 ) -> None:
     bea = await join_as_begeleider(sandbox, db, clock)
@@ -446,9 +446,20 @@ async def test_the_coordinator_hands_a_behandelaar_over_and_the_family_hears_it(
     ben = await join(sandbox, codes["behandelaar"], 4001, "Ben")
     hanna = await _staff(sandbox, db, clock, "behandelaar", "Hanna", 4002)
     carla = await _staff(sandbox, db, clock, "coordinator", "Carla", 5001)
+    # Ben has left (deactivated): what he leaves behind can still be handed over.
+    async with db.session() as session:
+        ben_row = await session.scalar(
+            select(StaffMember).join(Person).where(Person.first_name == "Ben")
+        )
+        assert ben_row is not None
+        ben_row.active = False
     [sources] = await carla.send("/overdragen")
-    assert sources.button_labels == ["Bea (begeleider) · 1", "Ben (behandelaar) · 1", "Toch niet"]
-    await carla.click("Ben (behandelaar) · 1")
+    assert sources.button_labels == [
+        "Bea (begeleider) · 1",
+        "Ben (behandelaar, gestopt) · 1",
+        "Toch niet",
+    ]
+    await carla.click("Ben (behandelaar, gestopt) · 1")
     [targets] = await carla.click("Sam · installatiefase")
     assert targets.button_labels == ["➡️ Hanna", "Toch niet"]  # behandelaars only
     await carla.click("➡️ Hanna")
