@@ -31,6 +31,7 @@ from flows import (
     contact,
     digest_details,
     export,
+    handover,
     measurement,
     meetings,
     onboarding,
@@ -272,6 +273,11 @@ async def team_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await run_step(update, context, team.show)
 
 
+async def hand_over(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give placements to another begeleider or behandelaar (coordinator, begeleider)."""
+    await run_step(update, context, handover.begin)
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say kindly that this command does not exist."""
     await run_step(update, context, lambda s, c, now: account.unknown_command(s, c))
@@ -506,6 +512,17 @@ ROUTES: dict[buttons.Kind, Route] = {
             ),
         )
     ),
+    # /overdragen (flows/handover.py)
+    buttons.HANDOVER_FROM: lambda v, sv: lambda s, c, now: handover.choose_what(s, c, v["source"]),
+    buttons.HANDOVER_WHAT: lambda v, sv: (
+        lambda s, c, now: handover.choose_target(s, c, v["source"], v["placement"])
+    ),
+    buttons.HANDOVER_TO: lambda v, sv: (
+        lambda s, c, now: handover.confirm(s, c, v["source"], v["placement"], v["target"])
+    ),
+    buttons.HANDOVER_GO: lambda v, sv: (
+        lambda s, c, now: handover.go(s, c, v["source"], v["placement"], v["target"], now)
+    ),
 }
 
 
@@ -549,6 +566,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "plan": plan,
         "organisatie": organisation,
         "team": team_command,
+        "overdragen": hand_over,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

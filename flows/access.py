@@ -4,8 +4,10 @@ Actions: `weekly_digest` (a digest was produced for a begeleider), `overview` (/
 `list_placements` (/plaatsingen), `measurement_results` (questionnaire results sent to a
 behandelaar or begeleider), `plan_review` (the plan sent to a begeleider before a review
 talk), `organisation_overview` (/organisatie and the coordinator's weekly overview: one row
-per placement counted, open or ended this quarter; counts only, no answers),
-`export_own_data` (/mijngegevens: one row about the person themselves, subject
+per placement counted, open or ended this quarter; counts only, no answers), `hand_over`
+(/overdragen: the one who handed a placement over; subject "placement:<id>
+staff:<from>-><to>"), `handover_received` (the plan and recent weeks sent to the new begeleider
+or behandelaar), `export_own_data` (/mijngegevens: one row about the person themselves, subject
 "person:<id>", no placement), `pilot_export` (the pseudonymised export for research, one row per
 placement in it; from the command line actor "command line (admin)", no person) and
 `access_log_export` (the privacy officer's export of this log, subject

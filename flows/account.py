@@ -8,7 +8,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from flows import erasure, guards, meetings, preferences, team
+from flows import erasure, guards, handover, meetings, preferences, team
 from flows.buttons import LANGUAGE, RESUME, STOP
 from flows.checkins import OPEN_TEXT_FLOW, open_text, typed_while_open
 from flows.contact import urgent_phone
@@ -133,7 +133,12 @@ async def stop_choice(
     if choice == "erase":
         blocking = await _placements_led(session, me)
         if blocking:
-            return out.add(Say("account/erase_blocked", {"count": len(blocking)}, edit=True))
+            # She cannot go before her families have someone else; her coordinator hears it
+            # (once a day, without the families' names) and can hand them over with /overdragen.
+            told = await handover.tell_coordinators(session, me, blocking, now)
+            out.kick_outbox = told
+            context = {"count": len(blocking), "told": told}
+            return out.add(Say("account/erase_blocked", context, edit=True))
         buttons = (
             (STOP.button("erase_confirm", choice="erase!"),),
             (STOP.button("never_mind", choice="no"),),
@@ -187,6 +192,8 @@ async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: Route
     staff_ids = [s.id for s in me.staff]
     # Messages to others, drafts and places that name or quote them (flows/erasure.py).
     placement_ids = await erasure.placements_of(session, person_id)
+    # Placements she handed over (/overdragen) still hold messages and notes that name her.
+    placement_ids |= await handover.handed_from(session, staff_ids)
     traces = erasure.Traces(words={me.person.first_name})
     await erasure.typed_by(session, [person_id], traces)
     others = await erasure.people_of(session, placement_ids) - {person_id}

@@ -356,3 +356,13 @@ TEAM_OFF_GO = kind("team_off_go", "tm", Word("x"), Id("staff"))
 RESEARCH = kind("research", "rc", Choice("where", ("o", "s")), Flag("agreed"))
 # h4: the pilot export for researchers (the coordinator, under /organisatie).
 PILOT_EXPORT = kind("pilot_export", "px", Id("organisation"))
+# /overdragen (flows/handover.py): from whom (a staff id), what (a placement id, or 0 for all of
+# theirs), to whom (a staff id), then go. Every press carries all it needs and is checked again.
+HANDOVER_FROM = kind("handover_from", "ho", Word("f"), Id("source"))
+HANDOVER_WHAT = kind("handover_what", "ho", Word("w"), Id("source"), Number("placement", ID_MAX))
+HANDOVER_TO = kind(
+    "handover_to", "ho", Word("t"), Id("source"), Number("placement", ID_MAX), Id("target")
+)
+HANDOVER_GO = kind(
+    "handover_go", "ho", Word("g"), Id("source"), Number("placement", ID_MAX), Id("target")
+)

@@ -1078,3 +1078,71 @@ LABEL_SPECIAL.update(
 VARIANTS["account/export.txt"][1]["person"].research_consent = False
 # h4: the pilot export's caption (the coordinator).
 VARIANTS["export/pilot_caption"] = [{"placements": n} for n in (0, 1, 25)]
+# /overdragen (flows/handover.py)
+_HANDOVER_AT = dt.datetime(2026, 3, 12, 14, 0, tzinfo=dt.UTC)
+_HANDOVER_WHAT = [
+    {"youth": "Sam", "phase": "installatiefase"},
+    {"youth": HOSTILE, "phase": "stabilisatiefase"},
+]
+_HANDOVER = {
+    **BASE,
+    "name": "Bea",
+    "role": "begeleider",
+    "count": 3,
+    "target": "Bert",
+    "placements": _HANDOVER_WHAT,
+    "shown": 40,
+}
+for _name in ("choose_what", "choose_target", "no_targets", "confirm", "done", "_what"):
+    VARIANTS[f"handover/{_name}"] = [
+        _HANDOVER,
+        {**_HANDOVER, "role": "behandelaar", "count": 1, "placements": _HANDOVER_WHAT[:1]},
+        # 200 placements at once: the texts name 20 and count the rest.
+        {**_HANDOVER, "count": 200, "placements": _HANDOVER_WHAT * 100},
+    ]
+VARIANTS["handover/family_notice"] = [
+    {
+        "new": "Bert",
+        "old": "Bea",
+        "role": role,
+        "youths": youths,
+        "meetings": meetings,
+    }
+    for role, youths, meetings in (
+        ("begeleider", ["Sam"], []),
+        ("begeleider", ["Sam", "Lina"], [{"type": "kennismakingsgesprek", "at": _HANDOVER_AT}]),
+        ("behandelaar", ["Sam", "Lina", HOSTILE], []),
+    )
+]
+VARIANTS["handover/meeting_notice"] = [
+    {
+        "new": "Bert",
+        "old": "Bea",
+        "role": "begeleider",
+        "youths": [],
+        "meetings": [
+            {"type": "kennismakingsgesprek", "at": _HANDOVER_AT, "youth": "Sam"},
+            {"type": "samenwerkingsgesprek", "at": _HANDOVER_AT, "youth": HOSTILE},
+        ],
+    }
+]
+VARIANTS["handover/received"] = [
+    {**section, "old": "Bea", "by": by, "as": role, "plan": plan}
+    for section in VARIANTS["digest/details"][:2]
+    for by, role, plan in (
+        ("Carla", "begeleider", {"intensity": "extra", "open": 3, "reached": 1}),
+        (None, "behandelaar", {"intensity": None, "open": 0, "reached": 0}),
+    )
+]
+VARIANTS["handover/taken"] = [
+    {"by": "Carla", "new": "Bert", "youths": y} for y in (["Sam"], ["Sam", HOSTILE] * 100)
+]
+VARIANTS["handover/erase_blocked_notice"] = [{"name": "Bea", "count": c} for c in (1, 3)]
+VARIANTS["handover/already"] = [{"youth": HOSTILE}]
+VARIANTS["handover/nothing_left"] = [{"name": "Bea"}]
+VARIANTS["handover/target_inactive"] = [{"name": "Bert"}]
+VARIANTS["account/erase_blocked"] = [
+    {**BASE, "count": c, "told": t} for c in (1, 3) for t in (True, False)
+]
+LABEL_SPECIAL["handover_source"] = {"name": "Bea", "kind": "behandelaar", "count": 3, "left": True}
+LABEL_SPECIAL["handover_all"] = {"count": 3}

@@ -282,6 +282,28 @@ READERS: dict[str, dict[str, str]] = {
         "changed": "p",
         "question": "p",
     },
+    # /overdragen (flows/handover.py): staff steps; the families' notice and the meeting notice
+    # (an invitee may be an ouder or gezinshuisouder) are read by participants.
+    "handover": {
+        "_what": "-",
+        "already": "s",
+        "choose_source": "s",
+        "choose_target": "s",
+        "choose_what": "s",
+        "confirm": "s",
+        "done": "s",
+        "erase_blocked_notice": "s",
+        "family_notice": "p",
+        "meeting_notice": "p",
+        "no_sources": "s",
+        "no_targets": "s",
+        "none_own": "s",
+        "nothing_left": "s",
+        "received": "s",
+        "same_person": "s",
+        "taken": "s",
+        "target_inactive": "s",
+    },
 }
 PARTICIPANT_TEMPLATES = sorted(
     f"{folder}/{name}"

@@ -45,6 +45,11 @@ PRESSED_TWICE_ELSEWHERE: dict[buttons.Kind, str] = {
     # h4: each press is an export of its own (a document and its access-log rows).
     buttons.PILOT_EXPORT: "tests/e2e/test_pilot_export_chat.py::"
     "test_pressed_twice_each_press_is_an_export_of_its_own",
+    # /overdragen (tests/e2e/test_handover.py)
+    **dict.fromkeys(
+        (buttons.HANDOVER_FROM, buttons.HANDOVER_WHAT, buttons.HANDOVER_TO, buttons.HANDOVER_GO),
+        "test_a_begeleider_hands_over_one_placement_herself_and_each_press_twice",
+    ),
 }
 
 
