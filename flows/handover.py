@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 
 from flows import access, guards
 from flows import digest as digests
-from flows.authz import Action
+from flows.authz import Action, Scope, roles_for
 from flows.buttons import HANDOVER_FROM, HANDOVER_GO, HANDOVER_TO, HANDOVER_WHAT, NEVER_MIND
 from flows.digest_details import plan_line
 from flows.outbox import drop_pending, enqueue
@@ -183,8 +183,8 @@ async def _source(
         return None
     if member.organisation_id in guards.organisations(me, Action.HAND_OVER):
         return member, True
-    own = {s.id for s in me.staff if s.role == Role.BEGELEIDER}
-    if member.id in own and member.role == Role.BEGELEIDER:
+    # Her own placements, as the table says who reaches those (a begeleider).
+    if member.id in guards.staff_ids(me, roles_for(Action.HAND_OVER, Scope.OWN_PLACEMENTS)):
         return member, False
     return None
 
