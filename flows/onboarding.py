@@ -31,6 +31,7 @@ from flows.replies import Outcome, Say
 from flows.roles import Standing, may_take_role
 from flows.settings import RouteSettings
 from storage.models import (
+    PARTICIPANT_ROLES,
     ConsentDecision,
     ConsentRecord,
     Invite,
@@ -182,8 +183,9 @@ async def answer_consent(
     out.close_pressed = True
     out.say("onboarding/consent_given", name=person.first_name)
     out.add(Say(f"onboarding/welcome_{invite.role}", _welcome_context(invite, person)))
-    if not await research.was_asked(session, person.id):
+    if invite.role in PARTICIPANT_ROLES and not await research.was_asked(session, person.id):
         # The separate, optional agreement for research: asked once, off unless she says yes.
+        # Only ouders and gezinshuisouders answer check-ins; staff may opt in in /instellingen.
         out.add(research.question())
     out.menus.append(me.menu())
     if invite.placement is not None:

@@ -47,10 +47,9 @@ async def test_begeleider_creates_placement_and_people_join(
     # The notice stays readable in the chat; only its buttons are gone.
     assert "Wie ziet het?" in bea.message(invite.message_id).text
     assert bea.message(invite.message_id).buttons == []
-    assert replies[-3].text == "Fijn dat je meedoet, Bea! ✅"
-    assert "Met /nieuw maak je een plaatsing" in replies[-2].text
-    # Last, the separate and optional research question (tests/e2e/test_research_consent.py).
-    assert "gebruikt worden voor onderzoek?" in replies[-1].text
+    assert replies[-2].text == "Fijn dat je meedoet, Bea! ✅"
+    # Staff are not asked the research question (only ouders and gezinshuisouders are).
+    assert "Met /nieuw maak je een plaatsing" in replies[-1].text
     assert [name for name, _ in bea.commands][:4] == [
         "overzicht",
         "nieuw",
@@ -119,7 +118,7 @@ async def test_behandelaar_joins_a_placement(
     bea = await join_as_begeleider(sandbox, db, clock)
     codes = await create_placement(bea)
     ben = await join(sandbox, codes["behandelaar"], 4001, "Ben")
-    assert "Je bent nu behandelaar bij Sam." in ben.chat[-2].text
+    assert "Je bent nu behandelaar bij Sam." in ben.last.text
     overview = await ben.send("/plaatsingen")
     assert "jij bent behandelaar" in overview[-1].text
     assert overview[-1].buttons == []  # only the begeleider makes new links
