@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -189,7 +189,11 @@ async def _placements_led(session: AsyncSession, me: Me) -> list[Placement]:
 async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: RouteSettings) -> None:
     """Delete the person and everything that names them; keep only anonymous records."""
     person_id = me.person.id
-    staff_ids = [s.id for s in me.staff]
+    # Every staff row, also the ones a coordinator deactivated (`me.staff` holds only the
+    # active ones): closed placements may still point at any of them.
+    staff_ids = list(
+        await session.scalars(select(StaffMember.id).where(StaffMember.person_id == person_id))
+    )
     # Messages to others, drafts and places that name or quote them (flows/erasure.py).
     placement_ids = await erasure.placements_of(session, person_id)
     # Placements she handed over (/overdragen) still hold messages and notes that name her.
@@ -197,6 +201,9 @@ async def erase(session: AsyncSession, me: Me, now: dt.datetime, settings: Route
     traces = erasure.Traces(words={me.person.first_name})
     await erasure.typed_by(session, [person_id], traces)
     others = await erasure.people_of(session, placement_ids) - {person_id}
+    # The coordinators of her organisations: their overview names begeleiders, also one
+    # without placements.
+    others |= await erasure.coordinators_of(session, staff_ids) - {person_id}
     await erasure.scrub(session, traces, people=others, placement_ids=placement_ids, now=now)
     if staff_ids:
         await session.execute(

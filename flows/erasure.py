@@ -170,6 +170,23 @@ async def placements_of(session: AsyncSession, person_id: int) -> set[int]:
     return joined | worked
 
 
+async def coordinators_of(session: AsyncSession, staff_ids: Iterable[int]) -> set[int]:
+    """The coordinators of the organisations these staff rows belong to."""
+    ids = set(staff_ids)
+    if not ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(StaffMember.person_id).where(
+                StaffMember.role == Role.COORDINATOR,
+                StaffMember.organisation_id.in_(
+                    select(StaffMember.organisation_id).where(StaffMember.id.in_(ids))
+                ),
+            )
+        )
+    )
+
+
 async def people_of(session: AsyncSession, placement_ids: Iterable[int]) -> set[int]:
     """Everyone in these placements: participants, their begeleider and behandelaar, and the
     coordinators of their organisations."""

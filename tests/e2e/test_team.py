@@ -476,3 +476,38 @@ async def test_a_coordinator_of_two_organisations_sees_one_section_each(
         invite = await session.scalar(select(Invite).where(Invite.invitee_name == "Ben"))
     assert invite is not None
     assert invite.organisation_id == ids[1]
+
+
+async def test_a_deactivated_begeleider_with_a_closed_placement_can_be_erased(
+    app: AnyApplication,
+    sandbox: Sandbox,
+    db: Database,
+    clock: FakeClock,
+    family: tuple[ChatPerson, ChatPerson, ChatPerson],
+) -> None:
+    """Her staff row is inactive (not loaded as a role), but her closed placement still points at
+    it: the erasure must find it, or deleting her breaks the placement's foreign key."""
+    code = await staff_invite_code(db, clock, Role.BEGELEIDER, "Dirk")
+    dirk = await join(sandbox, code, 6001, "Dirk")
+    await create_placement(dirk, youth="Mo")
+    async with db.session() as session:
+        mo = await session.scalar(select(Placement).where(Placement.youth_name == "Mo"))
+        assert mo is not None
+        mo.phase = Phase.AFGESLOTEN
+    cora = await _coordinator(sandbox, db, clock)
+    await cora.send("/team")
+    await cora.click("Iemand op non-actief zetten")
+    await cora.click("Dirk (begeleider)")
+    await cora.click("Ja, zet Dirk op non-actief")
+    assert not (await _staff(db, "Dirk")).active
+
+    await dirk.send("/stop")
+    await dirk.click("🗑 Mijn gegevens wissen")
+    [erased] = await dirk.click("Ja, wis alles")
+    assert "gewist" in erased.text
+    async with db.session() as session:
+        assert await session.scalar(select(Person.id).where(Person.first_name == "Dirk")) is None
+        mo_after = await session.scalar(select(Placement).where(Placement.youth_name == "Mo"))
+        assert mo_after is not None
+        assert mo_after.begeleider_id is None
+    assert sandbox.bot_errors == []
