@@ -183,7 +183,7 @@ async def test_the_coordinator_hands_all_of_beas_placements_to_bert(
     # Bert gets each placement's plan and recent weeks; Bea hears what went where.
     assert _count(bert, RECEIVED) == 3
     received = [m.text for m in bert.bot_messages if RECEIVED in m.text]
-    assert all("Carla gaf de plaatsing aan jou, van Bea" in t for t in received)
+    assert all("Carla gaf de plaatsing van Bea aan jou" in t for t in received)
     assert all("Samenwerken, de laatste" in t and "Plan:" in t for t in received)
     assert _count(bea, "Carla heeft deze plaatsingen overgedragen aan Bert") == 1
 
