@@ -300,8 +300,14 @@ def test_readme_sequence_demo_then_pilot_export(tmp_path: Path) -> None:
     assert export.returncode == 0, export.stderr
     with zipfile.ZipFile(out) as archive:
         assert {"README.txt", "codebook.csv", "weekly_results.csv"} <= set(archive.namelist())
-        # Nobody in the demo said yes to research (yet): the files hold only their headers.
-        assert len(archive.read("participants.csv").decode("utf-8").splitlines()) == 1
+        # In the demo Olga (ouder) said yes to research and Kees (gezinshuisouder) no: only she
+        # is in it, by pseudonym, with her placement.
+        rows = list(csv.DictReader(io.StringIO(archive.read("participants.csv").decode("utf-8"))))
+        assert [row["side"] for row in rows] == ["ouder"]
+        assert rows[0]["person"].startswith("P-")
+        weekly = archive.read("weekly_results.csv").decode("utf-8")
+        assert "gezinshuisouder" not in weekly
+        assert "Olga" not in weekly
     # Twice on the same database: a clear answer, not a crash, and the data as it was.
     again = run("demo", "--database", url)
     assert again.returncode == 2
