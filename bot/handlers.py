@@ -112,7 +112,7 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
         # Webhook mode: the replies are kept with the update's record until sent (a crash
         # before they are is made good by the redelivery; bot/journal.py).
         progress = await journal.keep(session, outcome)
-    journal.committed(progress)
+    journal.committed()
     try:
         unreachable = await deliver(
             context.bot,

@@ -179,10 +179,11 @@ async def keep(session: AsyncSession, outcome: Outcome) -> Progress | None:
     return Progress(handling.update_id)
 
 
-def committed(progress: Progress | None) -> None:
-    """Right after the step's commit, before any reply: the test-only crash."""
-    if progress is not None and os.environ.get(KILL_AFTER_COMMIT):
-        log.warning("test: killing this process after the commit of update %s", progress.update_id)
+def committed() -> None:
+    """Right after a step's commit in a webhook delivery, before any reply: the test-only crash."""
+    handling = current()
+    if handling is not None and os.environ.get(KILL_AFTER_COMMIT):
+        log.warning("test: killing this process after the commit of update %s", handling.update_id)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
