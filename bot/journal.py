@@ -228,12 +228,19 @@ class Progress:
         values: dict[str, Any] = {"replies_done": count}
         if last:
             values |= {"replies": None, "replies_lease_until": None}
-        async with self.db.engine.begin() as connection:
-            await connection.execute(
-                update(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id == self.update_id)
-                .values(**values)
-            )
+        statement = (
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.update_id == self.update_id)
+            .values(**values)
+        )
+        if self.db.is_sqlite:
+            async with self.db.engine.begin() as connection:
+                await connection.execute(statement)
+            return
+        # One statement needs no transaction around it: one round trip instead of three.
+        async with self.db.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(statement)
 
 
 # --- A redelivery: wait for the replies, or take them over -------------------------------------

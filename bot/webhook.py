@@ -7,6 +7,11 @@ delivers the update again (to this instance or another); after MAX_ATTEMPTS we g
 Handled once: the update_id is written to `processed_update` in the same transaction as the
 handler's own writes (a session hook, below), so both are stored or neither is. A redelivery of a
 recorded update is answered 200 without running any handler.
+
+Replied once: a step's replies to the person are kept in that record too, and counted off as they
+are sent (bot/journal.py). A redelivery of a recorded update waits until the delivery that handled
+it has sent them, or sends what it left when it died; only then is it answered 200. A press is
+answered (answerCallbackQuery) by the delivery that handles it, never by one that lost the race.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import Connection, Executable, delete, event, select, text
+from sqlalchemy import Connection, Executable, delete, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
@@ -44,6 +49,9 @@ HEALTH_PATH = "/healthz"
 # Telegram picks update ids at random again after a week without updates: older ids can go.
 KEEP_PROCESSED = dt.timedelta(days=7)
 PRUNE_EVERY = dt.timedelta(hours=1)
+# Telegram keeps an unacknowledged update for 24 hours: replies kept for a redelivery (left by a
+# crash) are not asked for after that, and they name people.
+KEEP_REPLIES = dt.timedelta(days=1)
 HEALTH_TIMEOUT = 3.0
 # On SIGTERM, requests in flight get this long to finish; one cut off is delivered again.
 SHUTDOWN_TIMEOUT = 20.0
@@ -134,10 +142,19 @@ async def _record_alone(db: Database, update_id: int, now: dt.datetime) -> None:
 async def prune_processed(
     db: Database, now: dt.datetime, keep: dt.timedelta = KEEP_PROCESSED
 ) -> int:
-    """Forget update ids older than `keep`; return how many."""
+    """Forget update ids older than `keep`, and replies nobody can ask for again; return how
+    many ids."""
     async with db.engine.begin() as connection:
         result = await connection.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - keep)
+        )
+        await connection.execute(
+            update(ProcessedUpdate)
+            .where(
+                ProcessedUpdate.replies.is_not(None),
+                ProcessedUpdate.processed_at < now - KEEP_REPLIES,
+            )
+            .values(replies=None, replies_lease_until=None)
         )
     return result.rowcount
 
