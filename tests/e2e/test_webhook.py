@@ -33,7 +33,7 @@ from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import Answer, Checkin, OutboxMessage, OutboxStatus, ProcessedUpdate
 from tests.conftest import data_key
-from tests.e2e.conftest import snapshot
+from tests.e2e.conftest import snapshot, staff_invite_code
 from tests.e2e.test_delivery import NOON, TOKEN, people_in, received, seed
 
 SECRET = "geheim_Secret-42_" + "0123456789abcdef" * 2  # 48 characters
@@ -315,6 +315,24 @@ async def test_old_update_ids_are_pruned(db: Database, clock: FakeClock) -> None
     assert sorted(await processed_ids(db)) == [3, 4]
 
 
+async def test_replies_kept_for_a_redelivery_are_cleared_after_a_day(
+    db: Database, clock: FakeClock
+) -> None:
+    now, kept = clock.now(), {"language": "nl", "messages": []}
+    async with db.session() as session:
+        await session.execute(
+            insert(ProcessedUpdate),
+            [
+                {"update_id": 1, "processed_at": now - dt.timedelta(hours=25), "replies": kept},
+                {"update_id": 2, "processed_at": now - dt.timedelta(hours=23), "replies": kept},
+            ],
+        )
+    assert await prune_processed(db, now) == 0
+    async with db.session() as session:
+        rows = await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.replies))
+        assert sorted(tuple(row) for row in rows) == [(1, None), (2, kept)]
+
+
 # --- The command line --------------------------------------------------------------------------
 
 
@@ -523,3 +541,36 @@ async def test_two_instances_fanning_out_500_check_ins_send_each_once(
         statuses = Counter(await session.scalars(select(OutboxMessage.status)))
     assert checkins == count
     assert statuses == Counter({OutboxStatus.SENT: count})
+
+
+async def test_a_press_whose_replies_failed_is_made_good_by_the_redelivery_without_apology(
+    sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    """Telegram refused a reply of a press: the next delivery sends the replies and answers the
+    press again; Telegram's refusal of that second answer is no error to the person."""
+    agree = "✅ Ja, ik doe mee"
+    code = await staff_invite_code(db, clock)
+    async with instance(sandbox, db, clock) as server:
+        sandbox.set_webhook_targets([server.local_url])
+        bea = sandbox.person(1001, "Bea")
+        await bea.send(f"/start {code}")
+        question = bea.last
+        button = question.find_button(agree)
+        assert button is not None
+        queued = sandbox.api.person_click(
+            sandbox.api.chats[1001], question, button["callback_data"], agree
+        )
+        sandbox.api.updates.remove(queued)
+        sandbox.inject("sendMessage", "500", times=1)
+        assert (await post(server.local_url, queued.payload))[0] == 500
+        assert [m.text for m in bea.bot_messages] == [question.text]  # no apology
+        assert sandbox.unanswered_callback_queries == []  # the spinner stopped
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        texts = [m.text for m in bea.bot_messages]
+        assert len(texts) == len(set(texts)) > 1
+        assert not any(APOLOGY in text for text in texts)
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        assert [m.text for m in bea.bot_messages] == texts
+    # What Telegram refused: the second answer, and taking off buttons that were gone already.
+    refused = sorted(call.method for call in sandbox.bot_errors)
+    assert refused == ["answerCallbackQuery", "editMessageReplyMarkup"], sandbox.bot_errors
