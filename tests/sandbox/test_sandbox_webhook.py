@@ -158,8 +158,9 @@ async def test_stop_releases_a_pending_long_poll() -> None:
 
 
 async def test_a_second_set_webhook_within_the_interval_gets_429_like_telegram(
-    sandbox: Sandbox, bot: Bot
+    sandbox: Sandbox, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta, as the bot
     sandbox.api.set_webhook_interval = 0.5
     assert await bot.set_webhook("https://example.org/hook")
     with pytest.raises(RetryAfter):
