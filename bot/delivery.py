@@ -105,7 +105,11 @@ async def deliver(
             target = say.to.chat_id if say.to else chat_id
             log.info("chat %s is unreachable (blocked or deleted)", target)
             unreachable.append(target)
-        if progress is not None and index + 1 < len(outcome.messages):
+        # Counted off unless it is the last (cleared below) or an edit (the redelivery may edit
+        # the pressed message again: Telegram then says it is not modified, and nobody sees it).
+        last = index + 1 == len(outcome.messages)
+        edits = say.edit and pressed is not None and say.to is None and say.document is None
+        if progress is not None and not last and not edits:
             await progress.sent(index + 1, last=False)
     for menu in outcome.menus:
         try:
