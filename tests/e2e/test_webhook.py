@@ -21,6 +21,7 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from telegram import Update
 
+from bot import journal
 from bot.app import build_application, tick
 from bot.cli import main
 from bot.clock import FakeClock
@@ -574,3 +575,39 @@ async def test_a_press_whose_replies_failed_is_made_good_by_the_redelivery_witho
     # What Telegram refused: the second answer, and taking off buttons that were gone already.
     refused = sorted(call.method for call in sandbox.bot_errors)
     assert refused == ["answerCallbackQuery", "editMessageReplyMarkup"], sandbox.bot_errors
+
+
+async def test_a_redelivery_sends_only_the_replies_that_did_not_go_out(
+    sandbox: Sandbox, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first of two new messages went out, the second was refused: the next delivery sends
+    the second only."""
+    agree = "✅ Ja, ik doe mee"
+    code = await staff_invite_code(db, clock)
+    real_sent = journal.Progress.sent
+
+    async def refuse_after_the_first(self: journal.Progress, count: int, *, last: bool) -> None:
+        await real_sent(self, count, last=last)
+        if count == 1 and not last:
+            sandbox.inject("sendMessage", "500", times=1)
+
+    monkeypatch.setattr(journal.Progress, "sent", refuse_after_the_first)
+    async with instance(sandbox, db, clock) as server:
+        sandbox.set_webhook_targets([server.local_url])
+        bea = sandbox.person(1001, "Bea")
+        await bea.send(f"/start {code}")
+        question = bea.last
+        button = question.find_button(agree)
+        assert button is not None
+        queued = sandbox.api.person_click(
+            sandbox.api.chats[1001], question, button["callback_data"], agree
+        )
+        sandbox.api.updates.remove(queued)
+        assert (await post(server.local_url, queued.payload))[0] == 500
+        first = [m.text for m in bea.bot_messages]
+        assert len(first) == 2  # the question, and the first reply
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        texts = [m.text for m in bea.bot_messages]
+        assert texts[:2] == first
+        assert len(texts) == len(set(texts)) == 3
+        assert not any(APOLOGY in text for text in texts)
