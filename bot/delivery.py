@@ -17,6 +17,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.journal import Progress
 from bot.render import Renderer
 from flows.menus import EVERYONE, commands_for
 from flows.replies import Button, Menu, Outcome, Say
@@ -79,8 +80,13 @@ async def deliver(
     outcome: Outcome,
     chat_id: int,
     query: CallbackQuery | None = None,
+    progress: Progress | None = None,
 ) -> list[int]:
-    """Send what the outcome says; return the chat ids that turned out unreachable."""
+    """Send what the outcome says; return the chat ids that turned out unreachable.
+
+    With `progress` (webhook mode: the replies are kept with the update's record) the messages
+    that an earlier delivery already sent are skipped, and each one sent is counted off.
+    """
     unreachable: list[int] = []
     pressed = _pressed(query)
     if outcome.close_pressed and pressed is not None and pressed.reply_markup is not None:
@@ -89,18 +95,29 @@ async def deliver(
         except BadRequest as error:
             if not _not_modified(error):
                 log.info("could not take the buttons off: %s", error)  # e.g. over 48 hours old
-    for say in outcome.messages:
+    skip = progress.done if progress is not None else 0
+    for index, say in enumerate(outcome.messages):
+        if index < skip:
+            continue
         try:
             await _send(bot, renderer, outcome.language, say, chat_id, query)
         except Forbidden:
             target = say.to.chat_id if say.to else chat_id
             log.info("chat %s is unreachable (blocked or deleted)", target)
             unreachable.append(target)
+        # Counted off unless it is the last (cleared below) or an edit (the redelivery may edit
+        # the pressed message again: Telegram then says it is not modified, and nobody sees it).
+        last = index + 1 == len(outcome.messages)
+        edits = say.edit and pressed is not None and say.to is None and say.document is None
+        if progress is not None and not last and not edits:
+            await progress.sent(index + 1, last=False)
     for menu in outcome.menus:
         try:
             await set_menu(bot, renderer, menu)
         except TelegramError:
             log.warning("could not set the menu of chat %s", menu.chat_id, exc_info=True)
+    if progress is not None:
+        await progress.sent(len(outcome.messages), last=True)
     return unreachable
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -19,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import journal
 from bot import org_overview as org_overview_view
 from bot.clock import Clock
 from bot.delivery import deliver, keyboard
@@ -106,10 +108,24 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
         notices = [say for say in outcome.messages if say.to is not None]
         for say in notices:
             await enqueue_notice(session, say, now, kind=say.kind)
-    outcome.messages = [say for say in outcome.messages if say.to is None]
-    unreachable = await deliver(
-        context.bot, services.renderer, outcome, caller.chat_id, update.callback_query
-    )
+        outcome.messages = [say for say in outcome.messages if say.to is None]
+        # Webhook mode: the replies are kept with the update's record until sent (a crash
+        # before they are is made good by the redelivery; bot/journal.py).
+        progress = await journal.keep(session, outcome)
+    journal.committed()
+    try:
+        unreachable = await deliver(
+            context.bot,
+            services.renderer,
+            outcome,
+            caller.chat_id,
+            update.callback_query,
+            progress.bind(services.db) if progress is not None else None,
+        )
+    except Exception:
+        if progress is not None:
+            await progress.release()  # the redelivery sends what is left
+        raise
     if unreachable:
         async with services.db.session() as session:
             for chat_id in unreachable:
@@ -313,8 +329,30 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await run_step(update, context, button_step(query.data or "", services))
     finally:
-        # Answered last: Telegram stops the button's spinner, whatever happened above.
+        # Answered last: Telegram stops the button's spinner, whatever happened above. Not by
+        # a delivery that lost the race to another delivery of the same press: the one that
+        # handles it answers.
+        if not journal.is_duplicate():
+            await answer_query(query)
+
+
+async def answer_query(query: CallbackQuery) -> None:
+    """Stop the button's spinner; a query that was answered already is no error to the person.
+
+    Telegram refuses a second answer (and one after about 15 seconds) with "query is too old
+    ... or query ID is invalid": a redelivery after a crash can meet either.
+    """
+    try:
         await query.answer()
+    except BadRequest as error:
+        if not _query_gone(error):
+            raise
+        log.info("callback query %s was answered already or is too old: %s", query.id, error)
+
+
+def _query_gone(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return "query is too old" in message or "query id is invalid" in message
 
 
 def button_step(data: str, services: Services) -> Step:
@@ -531,6 +569,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    handling = journal.current()
+    if handling is not None and handling.replies_left:
+        return  # the step is stored and its replies are kept: Telegram's next delivery sends them
     try:
         services = services_of(context)
         caller = caller_of(update)

@@ -7,31 +7,38 @@ delivers the update again (to this instance or another); after MAX_ATTEMPTS we g
 Handled once: the update_id is written to `processed_update` in the same transaction as the
 handler's own writes (a session hook, below), so both are stored or neither is. A redelivery of a
 recorded update is answered 200 without running any handler.
+
+Replied once: a step's replies to the person are kept in that record too, and counted off as they
+are sent (bot/journal.py). A redelivery of a recorded update waits until the delivery that handled
+it has sent them, or sends what it left when it died; only then is it answered 200. A press is
+answered (answerCallbackQuery) by the delivery that handles it, never by one that lost the race.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import datetime as dt
 import hmac
 import logging
+import random
 import signal
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import Connection, Executable, delete, event, select, text
+from sqlalchemy import Connection, Executable, delete, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 from telegram import Update
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import AnyApplication, start_without_updater, stop_polling
 from bot.config import WebhookSettings
-from bot.handlers import Services
+from bot.delivery import deliver
+from bot.handlers import Services, answer_query, caller_of
+from bot.journal import Handling, Progress, handling_var, take_over
 from storage.db import Database
 from storage.models import ProcessedUpdate
 
@@ -42,34 +49,22 @@ HEALTH_PATH = "/healthz"
 # Telegram picks update ids at random again after a week without updates: older ids can go.
 KEEP_PROCESSED = dt.timedelta(days=7)
 PRUNE_EVERY = dt.timedelta(hours=1)
+# Telegram keeps an unacknowledged update for 24 hours: replies kept for a redelivery (left by a
+# crash) are not asked for after that, and they name people.
+KEEP_REPLIES = dt.timedelta(days=1)
 HEALTH_TIMEOUT = 3.0
 # On SIGTERM, requests in flight get this long to finish; one cut off is delivered again.
 SHUTDOWN_TIMEOUT = 20.0
 # An update whose handler failed this often (in this process) is given up on: acknowledged
 # and recorded, so a bug does not make Telegram redeliver it (and us apologise) for hours.
 MAX_ATTEMPTS = 5
+# How long an instance keeps trying setWebhook while Telegram answers "retry after N" (another
+# instance set it a moment ago) before it gives up and exits.
+SET_WEBHOOK_PATIENCE = 60.0
 _MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's own limit for files is elsewhere
 
 
 # --- Handled once: the update id rides along in the handler's transaction -------------------
-
-
-@dataclass
-class _Handling:
-    """The update this task is handling, as seen by the session hooks and the error handler."""
-
-    update_id: int
-    now: dt.datetime
-    session: Session | None = None  # the session whose transaction carries the record
-    recorded: bool = False  # that transaction committed
-    duplicate: bool = False  # another delivery of this update was recorded first
-    failed: bool = False  # a handler raised
-    over: bool = False  # answered: a task it left behind must not record anything
-
-
-_handling: contextvars.ContextVar[_Handling | None] = contextvars.ContextVar(
-    "samenopvoeden_handling", default=None
-)
 
 
 class AlreadyHandled(ApplicationHandlerStop):
@@ -88,7 +83,7 @@ def _record_statement(dialect: str, update_id: int, now: dt.datetime) -> Executa
 
 def _claim(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     """Write the update id as the first statement of the update's first transaction."""
-    handling = _handling.get()
+    handling = handling_var.get()
     if handling is None or handling.over or handling.session is not None or handling.recorded:
         return  # not handling an update (a clock job), or it is already taken care of
     handling.session = session
@@ -101,13 +96,13 @@ def _claim(session: Session, transaction: SessionTransaction, connection: Connec
 
 
 def _committed(session: Session) -> None:
-    handling = _handling.get()
+    handling = handling_var.get()
     if handling is not None and handling.session is session:
         handling.recorded = True
 
 
 def _rolled_back(session: Session) -> None:
-    handling = _handling.get()
+    handling = handling_var.get()
     if handling is not None and handling.session is session and not handling.recorded:
         handling.session = None  # the record went with it; a later transaction carries it
 
@@ -125,7 +120,7 @@ def install_session_hooks() -> None:
 
 async def _mark_failed(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Remember that a handler raised, so the delivery is answered 500 (runs after on_error)."""
-    handling = _handling.get()
+    handling = handling_var.get()
     if handling is not None:
         handling.failed = True
 
@@ -147,10 +142,19 @@ async def _record_alone(db: Database, update_id: int, now: dt.datetime) -> None:
 async def prune_processed(
     db: Database, now: dt.datetime, keep: dt.timedelta = KEEP_PROCESSED
 ) -> int:
-    """Forget update ids older than `keep`; return how many."""
+    """Forget update ids older than `keep`, and replies nobody can ask for again; return how
+    many ids."""
     async with db.engine.begin() as connection:
         result = await connection.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - keep)
+        )
+        await connection.execute(
+            update(ProcessedUpdate)
+            .where(
+                ProcessedUpdate.replies.is_not(None),
+                ProcessedUpdate.processed_at < now - KEEP_REPLIES,
+            )
+            .values(replies=None, replies_lease_until=None)
         )
     return result.rowcount
 
@@ -215,16 +219,43 @@ class WebhookServer:
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
             self.port = int(runner.addresses[0][1])  # port 0 picks a free one
             if set_webhook:
-                # Every instance sets the same webhook at start; that is harmless.
+                await self._set_webhook()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("webhook: listening on %s:%s%s", self.settings.listen, self.port, self.path)
+
+    async def _set_webhook(self) -> None:
+        """Tell Telegram where to post, waiting out its "retry after N" (bounded).
+
+        Every instance sets the same webhook at start. Telegram takes one setWebhook a second
+        and answers the next with 429, so when two instances start together the second waits
+        and sets it again. It always sets it rather than skipping when getWebhookInfo already
+        shows our URL: the secret cannot be read back, and an instance started with a new
+        secret must make Telegram send that one.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SET_WEBHOOK_PATIENCE
+        while True:
+            try:
                 await self.application.bot.set_webhook(
                     self.settings.url,
                     secret_token=self.settings.secret,
                     allowed_updates=Update.ALL_TYPES,
                 )
-        except BaseException:
-            await self.stop()
-            raise
-        log.info("webhook: listening on %s:%s%s", self.settings.listen, self.port, self.path)
+                return
+            except RetryAfter as error:
+                retry_after = _seconds_of(error.retry_after)
+                wait = retry_after + random.uniform(0.0, 0.3)  # noqa: S311 - spreads instances
+                if loop.time() + wait > deadline:
+                    raise
+                log.warning(
+                    "webhook: setWebhook answered 'retry after %g s' (another instance is "
+                    "setting it too); trying again in %.1f s",
+                    retry_after,
+                    wait,
+                )
+                await asyncio.sleep(wait)
 
     async def stop(self) -> None:
         """Finish requests in flight (up to SHUTDOWN_TIMEOUT), then stop the application.
@@ -250,30 +281,71 @@ class WebhookServer:
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="not a Telegram update")
         services = self.services
-        handling = _Handling(update.update_id, services.clock.now())
-        token = _handling.set(handling)
+        handling = Handling(update.update_id, services.clock.now())
+        token = handling_var.set(handling)
         try:
             if await already_handled(services.db, update.update_id):
-                return web.Response(text="already handled")
-            await self.application.process_update(update)
-            if not (handling.failed or handling.duplicate or handling.recorded):
-                await _record_alone(services.db, update.update_id, handling.now)
+                handling.duplicate = True
+            else:
+                await self.application.process_update(update)
+                if not (handling.failed or handling.duplicate or handling.recorded):
+                    await _record_alone(services.db, update.update_id, handling.now)
         except Exception:
             log.exception("webhook: update %s could not be handled", update.update_id)
             return web.Response(status=500)
         finally:
             handling.over = True
-            _handling.reset(token)
+            handling_var.reset(token)
+        if handling.duplicate:
+            # Handled by another delivery: answered only once its replies went out, and by
+            # this one when that delivery died before sending them all.
+            try:
+                await self._send_what_is_left(update)
+            except TelegramError:
+                # Telegram refused again: leave the rest to its next delivery (bounded).
+                handling.replies_left = handling.recorded = True
+                return await self._failed(update.update_id, handling)
+            except Exception:
+                log.exception(
+                    "webhook: the replies of update %s could not be sent", update.update_id
+                )
+                return web.Response(status=500)
+            return web.Response(text="already handled")
         if handling.failed:
             return await self._failed(update.update_id, handling)
-        return web.Response(text="already handled" if handling.duplicate else "ok")
+        return web.Response(text="ok")
 
-    async def _failed(self, update_id: int, handling: _Handling) -> web.Response:
+    async def _send_what_is_left(self, update: Update) -> None:
+        """Wait for the replies of another delivery of this update; send what it left."""
+        services = self.services
+        left = await take_over(services.db, update.update_id)
+        if left is None:
+            return
+        caller = caller_of(update)
+        if caller is not None:
+            try:
+                await deliver(
+                    self.application.bot,
+                    services.renderer,
+                    left.outcome,
+                    caller.chat_id,
+                    update.callback_query,
+                    left.progress,
+                )
+            except Exception:
+                await left.progress.release()
+                raise
+        else:
+            await left.progress.sent(left.progress.done, last=True)
+        if update.callback_query is not None:
+            await answer_query(update.callback_query)
+
+    async def _failed(self, update_id: int, handling: Handling) -> web.Response:
         """Answer 500 so Telegram delivers the update again (up to MAX_ATTEMPTS times)."""
-        if handling.recorded:
-            # The handler's writes were committed; what failed came after (a reply, logged by
-            # on_error). A redelivery would find the record and change nothing, and would only
-            # hold up this chat's next updates.
+        if handling.recorded and not handling.replies_left:
+            # The handler's writes were committed; what failed came after (logged by on_error)
+            # and left nothing to send. A redelivery would find the record and change nothing,
+            # and would only hold up this chat's next updates.
             return web.Response(text="handled; a reply failed")
         if len(self._failures) > 10_000:  # a bound; lost counts only mean more attempts
             self._failures.clear()
@@ -282,6 +354,13 @@ class WebhookServer:
             return web.Response(status=500)
         del self._failures[update_id]
         log.error("webhook: giving up on update %s after %s failed attempts", update_id, attempts)
+        if handling.recorded:  # its replies could not be sent: forget them
+            try:
+                await Progress(update_id, db=self.services.db).give_up()
+            except Exception:
+                log.exception("webhook: could not forget the replies of update %s", update_id)
+                return web.Response(status=500)
+            return web.Response(text="given up")
         try:
             await _record_alone(self.services.db, update_id, handling.now)
         except Exception:
@@ -299,6 +378,10 @@ class WebhookServer:
             log.warning("health check: the database does not answer: %r", error)
             return web.Response(status=503, text="database unavailable")
         return web.Response(text="ok")
+
+
+def _seconds_of(value: int | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 async def serve(application: AnyApplication, settings: WebhookSettings) -> None:

@@ -669,3 +669,10 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[dt.datetime]
+    # The replies to the person who wrote, kept in the step's transaction until they are sent
+    # (bot/journal.py): a redelivery after a crash between the commit and the replies sends
+    # what is left. None once sent (or when there was nothing to send).
+    replies: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    replies_done: Mapped[int] = mapped_column(default=0)  # how many of them were sent
+    # Until then the instance that committed is taken to be sending them itself.
+    replies_lease_until: Mapped[dt.datetime | None]

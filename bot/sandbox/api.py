@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ CALLBACK_DATA_LIMIT = 64
 MAX_BUTTONS = 100
 DOCUMENT_LIMIT = 50 * 1024 * 1024
 PHOTO_LIMIT = 10 * 1024 * 1024
+SET_WEBHOOK_INTERVAL = 1.0  # seconds; Telegram's answer to faster calls is 429
 # Update types Telegram leaves out unless they are asked for explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _BUTTON_ACTIONS = (
@@ -205,6 +207,9 @@ class BotApi:
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.updates: list[QueuedUpdate] = []
         self.webhook: Webhook | None = None
+        # Telegram answers a setWebhook that follows another within a second with 429.
+        self.set_webhook_interval = SET_WEBHOOK_INTERVAL
+        self._last_set_webhook: float | None = None
         self.allowed_updates: list[str] = []
         self.seq = 0  # bumped on every visible change in any chat
         self._update_ids = itertools.count(1)
@@ -595,7 +600,17 @@ class BotApi:
         return dict(self.bot_user)
 
     def set_webhook(self, params: Params) -> bool:
-        """setWebhook; the sandbox also accepts plain http URLs since it runs locally."""
+        """setWebhook; the sandbox also accepts plain http URLs since it runs locally.
+
+        Like Telegram, a second setWebhook within `set_webhook_interval` seconds of the last
+        one is refused with 429 "retry after 1" (two instances starting at the same moment).
+        """
+        moment = time.monotonic()
+        last = self._last_set_webhook
+        if last is not None and moment - last < self.set_webhook_interval:
+            retry_after = max(1, math.ceil(self.set_webhook_interval - (moment - last)))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        self._last_set_webhook = moment
         url = params.get_str("url") or ""
         if not url:
             self.webhook = None

@@ -21,6 +21,7 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from telegram import Update
 
+from bot import journal
 from bot.app import build_application, tick
 from bot.cli import main
 from bot.clock import FakeClock
@@ -33,7 +34,7 @@ from flows.settings import RouteSettings
 from storage.db import Database
 from storage.models import Answer, Checkin, OutboxMessage, OutboxStatus, ProcessedUpdate
 from tests.conftest import data_key
-from tests.e2e.conftest import snapshot
+from tests.e2e.conftest import snapshot, staff_invite_code
 from tests.e2e.test_delivery import NOON, TOKEN, people_in, received, seed
 
 SECRET = "geheim_Secret-42_" + "0123456789abcdef" * 2  # 48 characters
@@ -80,7 +81,12 @@ async def instance(
     middlewares: tuple[Middleware, ...] = (),
     **options: Any,
 ) -> AsyncIterator[WebhookServer]:
-    """One bot instance in webhook mode on a free local port; the test moves the clock."""
+    """One bot instance in webhook mode on a free local port; the test moves the clock.
+
+    Instances started one after the other here are not the race of test_webhook_fleet.py: the
+    sandbox takes their setWebhook calls without Telegram's one-a-second limit.
+    """
+    sandbox.api.set_webhook_interval = 0.0
     application = build_application(
         token=sandbox.token,
         db=db,
@@ -243,18 +249,38 @@ async def test_a_failed_update_gets_500_until_handled_and_a_hopeless_one_is_give
     assert sorted(await processed_ids(db)) == [flaky["update_id"], hopeless["update_id"]]
 
 
-async def test_a_reply_that_fails_after_the_commit_is_not_retried(
+async def test_a_reply_that_fails_after_the_commit_is_sent_by_the_redelivery(
     server: WebhookServer, sandbox: Sandbox, db: Database
 ) -> None:
-    """Telegram refuses the reply (and the apology): the answer is stored, the reply lost."""
+    """Telegram refuses the reply: the step is stored once, the reply kept and sent next time."""
     sanne = sandbox.person(5, "Sanne")
-    sandbox.inject("sendMessage", "500", times=2)
+    sandbox.inject("sendMessage", "500", times=1)
     payload = queue_without_delivery(sandbox, sanne, "/start")
-    assert await post(server.local_url, payload) == (200, "handled; a reply failed")
+    assert (await post(server.local_url, payload))[0] == 500  # Telegram: deliver it again
+    assert sanne.bot_messages == []  # and no apology: the answer is on its way
     assert await post(server.local_url, payload) == (200, "already handled")
+    [reply] = sanne.bot_messages
+    assert START_REPLY in reply.text
+    assert await post(server.local_url, payload) == (200, "already handled")
+    assert len(sanne.bot_messages) == 1
     assert await processed_ids(db) == [payload["update_id"]]
+    assert sandbox.stats.faults["500"] == 1
+
+
+async def test_replies_that_can_never_be_sent_are_given_up(
+    server: WebhookServer, sandbox: Sandbox, db: Database
+) -> None:
+    sanne = sandbox.person(5, "Sanne")
+    sandbox.inject("sendMessage", "500", times=MAX_ATTEMPTS)
+    payload = queue_without_delivery(sandbox, sanne, "/start")
+    statuses = [(await post(server.local_url, payload))[0] for _ in range(MAX_ATTEMPTS - 1)]
+    assert statuses == [500] * (MAX_ATTEMPTS - 1)
+    assert await post(server.local_url, payload) == (200, "given up")
+    assert await post(server.local_url, payload) == (200, "already handled")
     assert sanne.bot_messages == []
-    assert sandbox.stats.faults["500"] == 2
+    async with db.session() as session:
+        [record] = await session.scalars(select(ProcessedUpdate))
+    assert record.replies is None
 
 
 async def test_healthz_answers_200_only_while_the_database_answers(
@@ -288,6 +314,24 @@ async def test_old_update_ids_are_pruned(db: Database, clock: FakeClock) -> None
         )
     assert await prune_processed(db, now) == 2
     assert sorted(await processed_ids(db)) == [3, 4]
+
+
+async def test_replies_kept_for_a_redelivery_are_cleared_after_a_day(
+    db: Database, clock: FakeClock
+) -> None:
+    now, kept = clock.now(), {"language": "nl", "messages": []}
+    async with db.session() as session:
+        await session.execute(
+            insert(ProcessedUpdate),
+            [
+                {"update_id": 1, "processed_at": now - dt.timedelta(hours=25), "replies": kept},
+                {"update_id": 2, "processed_at": now - dt.timedelta(hours=23), "replies": kept},
+            ],
+        )
+    assert await prune_processed(db, now) == 0
+    async with db.session() as session:
+        rows = await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.replies))
+        assert sorted(tuple(row) for row in rows) == [(1, None), (2, kept)]
 
 
 # --- The command line --------------------------------------------------------------------------
@@ -498,3 +542,72 @@ async def test_two_instances_fanning_out_500_check_ins_send_each_once(
         statuses = Counter(await session.scalars(select(OutboxMessage.status)))
     assert checkins == count
     assert statuses == Counter({OutboxStatus.SENT: count})
+
+
+async def test_a_press_whose_replies_failed_is_made_good_by_the_redelivery_without_apology(
+    sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    """Telegram refused a reply of a press: the next delivery sends the replies and answers the
+    press again; Telegram's refusal of that second answer is no error to the person."""
+    agree = "✅ Ja, ik doe mee"
+    code = await staff_invite_code(db, clock)
+    async with instance(sandbox, db, clock) as server:
+        sandbox.set_webhook_targets([server.local_url])
+        bea = sandbox.person(1001, "Bea")
+        await bea.send(f"/start {code}")
+        question = bea.last
+        button = question.find_button(agree)
+        assert button is not None
+        queued = sandbox.api.person_click(
+            sandbox.api.chats[1001], question, button["callback_data"], agree
+        )
+        sandbox.api.updates.remove(queued)
+        sandbox.inject("sendMessage", "500", times=1)
+        assert (await post(server.local_url, queued.payload))[0] == 500
+        assert [m.text for m in bea.bot_messages] == [question.text]  # no apology
+        assert sandbox.unanswered_callback_queries == []  # the spinner stopped
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        texts = [m.text for m in bea.bot_messages]
+        assert len(texts) == len(set(texts)) > 1
+        assert not any(APOLOGY in text for text in texts)
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        assert [m.text for m in bea.bot_messages] == texts
+    # What Telegram refused: the second answer, and taking off buttons that were gone already.
+    refused = sorted(call.method for call in sandbox.bot_errors)
+    assert refused == ["answerCallbackQuery", "editMessageReplyMarkup"], sandbox.bot_errors
+
+
+async def test_a_redelivery_sends_only_the_replies_that_did_not_go_out(
+    sandbox: Sandbox, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first of two new messages went out, the second was refused: the next delivery sends
+    the second only."""
+    agree = "✅ Ja, ik doe mee"
+    code = await staff_invite_code(db, clock)
+    real_sent = journal.Progress.sent
+
+    async def refuse_after_the_first(self: journal.Progress, count: int, *, last: bool) -> None:
+        await real_sent(self, count, last=last)
+        if count == 1 and not last:
+            sandbox.inject("sendMessage", "500", times=1)
+
+    monkeypatch.setattr(journal.Progress, "sent", refuse_after_the_first)
+    async with instance(sandbox, db, clock) as server:
+        sandbox.set_webhook_targets([server.local_url])
+        bea = sandbox.person(1001, "Bea")
+        await bea.send(f"/start {code}")
+        question = bea.last
+        button = question.find_button(agree)
+        assert button is not None
+        queued = sandbox.api.person_click(
+            sandbox.api.chats[1001], question, button["callback_data"], agree
+        )
+        sandbox.api.updates.remove(queued)
+        assert (await post(server.local_url, queued.payload))[0] == 500
+        first = [m.text for m in bea.bot_messages]
+        assert len(first) == 2  # the question, and the first reply
+        assert await post(server.local_url, queued.payload) == (200, "already handled")
+        texts = [m.text for m in bea.bot_messages]
+        assert texts[:2] == first
+        assert len(texts) == len(set(texts)) == 3
+        assert not any(APOLOGY in text for text in texts)

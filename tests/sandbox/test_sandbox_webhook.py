@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiohttp import web
 from telegram import Bot
-from telegram.error import Conflict
+from telegram.error import Conflict, RetryAfter
 
 from bot.sandbox import Sandbox
 
@@ -155,3 +155,17 @@ async def test_stop_releases_a_pending_long_poll() -> None:
     assert response.json() == {"ok": True, "result": []}
     with pytest.raises(RuntimeError, match="not started"):
         _ = sandbox.base_url
+
+
+async def test_a_second_set_webhook_within_the_interval_gets_429_like_telegram(
+    sandbox: Sandbox, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta, as the bot
+    sandbox.api.set_webhook_interval = 0.5
+    assert await bot.set_webhook("https://example.org/hook")
+    with pytest.raises(RetryAfter):
+        await bot.set_webhook("https://example.org/hook")
+    assert sandbox.calls_to("setWebhook")[-1].description == "Too Many Requests: retry after 1"
+    await asyncio.sleep(0.5)
+    assert await bot.set_webhook("https://example.org/other")
+    assert (await bot.get_webhook_info()).url == "https://example.org/other"
