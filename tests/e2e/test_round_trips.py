@@ -90,7 +90,7 @@ async def test_the_hot_paths_in_few_statements(
     assert "Het gaat best goed" not in saved.text  # a confirmation, not an echo
     assert status == CheckinStatus.ANSWERED
     # Before: 5 statements for /start of a known person (link, person, roles, participations,
-    # placements), 7 for text to the open question, 3 for a press on PostgreSQL.
+    # placements), 11 for text to the open question, 3 for a press on PostgreSQL.
     assert len(known_start) == 1, known_start
     assert len(open_text) <= 4, open_text  # person+state, clear the state, check-in, answer
     if postgres:
