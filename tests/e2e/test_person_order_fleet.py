@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
+from bot.turns import WINDOW, prune_turns, take_turn
 from bot.webhook import SECRET_HEADER
 from storage.db import Database
 from storage.models import Answer, PersonTurn, ProcessedUpdate
@@ -174,3 +175,23 @@ async def test_twenty_quick_presses_over_three_instances_the_last_one_wins(
         assert f"Jouw antwoord: {last_label}" in first.text, first.text
         assert len(rest) == 1, [m.text for m in rest]
         assert "2/5" in rest[0].text
+
+
+async def test_a_late_update_is_told_apart_from_a_newer_one(db: Database) -> None:
+    now = dt.datetime(2026, 3, 5, 11, 0, tzinfo=UTC)
+
+    async def turn(user: int, update_id: int, message_id: int | None, at: dt.datetime) -> bool:
+        async with db.session() as session:
+            return await take_turn(session, user, update_id, message_id, at)
+
+    assert await turn(7, 100, 50, now)  # the first
+    assert await turn(7, 102, 50, now)  # newer
+    assert not await turn(7, 101, 50, now)  # late, on the message 102 pressed: changes nothing
+    assert await turn(7, 101, 51, now)  # late, but on another message: still handled
+    assert await turn(7, 99, None, now)  # late typed text: never dropped
+    assert await turn(8, 1, 50, now)  # someone else: their own turn
+    # A day later the ids may have started again (Telegram after a week without updates).
+    assert await turn(7, 5, 50, now + WINDOW + dt.timedelta(seconds=1))
+    async with db.session() as session:
+        assert await prune_turns(session, now + 2 * WINDOW) == 1  # 8; 7 wrote since
+        assert await prune_turns(session, now + 3 * WINDOW) == 1
