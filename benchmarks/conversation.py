@@ -66,8 +66,10 @@ from tests.e2e.test_delivery import BEGELEIDER_CHAT, FIRST_CHAT, NOON, TOKEN, pe
 
 PEOPLE = 200
 PRESSES_EACH = 10
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "bench_conversation"
+# The server, and the name of the throwaway database made there (two runs at once on one server
+# each need their own name: BENCH_DB).
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BENCH_DB = os.environ.get("BENCH_DB", "bench_conversation")
 SKIP_LABEL = "overslaan"  # "Deze week overslaan" ends the check-in; not pressed here
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

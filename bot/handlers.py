@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.delivery import deliver, keyboard
 from bot.digest import chart_png, chart_sections, render_messages
 from bot.render import Renderer
+from bot.turns import take_turn
 from flows import (
     account,
     buttons,
@@ -76,6 +77,8 @@ class Services:
     meeting_rules: MeetingRules = field(default_factory=MeetingRules)
     bot_username: str = "samenopvoeden_bot"
     deliverer: Deliverer | None = None
+    # Webhook instances on PostgreSQL: each update first takes its person's turn (bot/turns.py).
+    person_turns: bool = False
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -103,6 +106,10 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
     services = services_of(context)
     now = services.clock.now()
     async with services.db.session() as session:
+        if services.person_turns and not await take_turn(
+            session, caller.telegram_user_id, update.update_id, pressed_message(update), now
+        ):
+            return  # a press that came in late: a newer one on that message was handled
         outcome = await step(session, caller, now)
         # Messages to other people go through the outbox, in the same transaction.
         notices = [say for say in outcome.messages if say.to is not None]
@@ -132,6 +139,14 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
                 await unreachable_notices(session, chat_id, now)
     if (notices or outcome.kick_outbox) and services.deliverer is not None:
         await services.deliverer.run_until_idle()
+
+
+def pressed_message(update: Update) -> int | None:
+    """The message whose button this update pressed, or None."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return None
+    return query.message.message_id
 
 
 # --- Commands ------------------------------------------------------------------------------

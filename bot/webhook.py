@@ -39,6 +39,7 @@ from bot.config import WebhookSettings
 from bot.delivery import deliver
 from bot.handlers import Services, answer_query, caller_of
 from bot.journal import Handling, Progress, handling_var, take_over
+from bot.turns import prune_turns
 from storage.db import Database
 from storage.models import ProcessedUpdate
 
@@ -163,6 +164,8 @@ async def _prune_job(context: Any) -> None:
     services: Services = context.application.bot_data["services"]
     try:
         await prune_processed(services.db, services.clock.now())
+        async with services.db.session() as session:
+            await prune_turns(session, services.clock.now())
     except Exception:  # the next beat tries again
         log.exception("pruning processed updates failed")
 
@@ -207,6 +210,8 @@ class WebhookServer:
         """Start the application and its clock, listen, then tell Telegram where to post."""
         install_session_hooks()
         self.application.add_error_handler(_mark_failed)
+        # Several instances may share PostgreSQL: a person's updates take turns across them.
+        self.services.person_turns = not self.services.db.is_sqlite
         if self._clock_jobs and self.application.job_queue is not None:
             self.application.job_queue.run_repeating(
                 _prune_job, interval=PRUNE_EVERY, first=60, name="prune processed updates"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.outbox import enqueue_notice
 from flows.replies import Menu, Outcome, Recipient, Say
@@ -50,6 +51,9 @@ class Me:
     link: TelegramLink
     staff: list[StaffMember] = field(default_factory=list)
     participations: list[Participant] = field(default_factory=list)
+    # The open question, loaded with the rest; kept here also so that the session (whose
+    # identity map holds objects weakly) finds it when `get_state` asks.
+    state: ConversationState | None = None
 
     @property
     def language(self) -> str:
@@ -68,28 +72,46 @@ class Me:
         return Menu(chat_id=self.link.chat_id, language=self.language, roles=self.roles)
 
 
+_ME = (
+    select(TelegramLink, Person, StaffMember, Participant, Placement, ConversationState)
+    .join(Person, Person.id == TelegramLink.person_id)
+    # A deactivated role stops working at once: it is simply not loaded.
+    .outerjoin(StaffMember, and_(StaffMember.person_id == Person.id, StaffMember.active.is_(True)))
+    .outerjoin(Participant, Participant.person_id == Person.id)
+    .outerjoin(Placement, Placement.id == Participant.placement_id)
+    # The open question, if any, comes along: `get_state` then finds it in the session.
+    .outerjoin(
+        ConversationState,
+        ConversationState.telegram_user_id == TelegramLink.telegram_user_id,
+    )
+    .where(TelegramLink.telegram_user_id == bindparam("user"))
+    .order_by(StaffMember.id, Participant.id)
+)
+
+
 async def load_me(session: AsyncSession, telegram_user_id: int) -> Me | None:
-    """Load the linked person for this Telegram account, or None."""
-    link = await session.scalar(
-        select(TelegramLink)
-        .where(TelegramLink.telegram_user_id == telegram_user_id)
-        .options(selectinload(TelegramLink.person))
-    )
-    if link is None:
+    """Load the linked person for this Telegram account, or None.
+
+    One statement (a round trip each on PostgreSQL, and every update starts here): the link,
+    the person, their active staff roles and their participations with placements, joined, and
+    the open question (`get_state` then finds it in the session without asking). A person has a
+    handful of roles and participations, so the rows (roles x participations) stay few.
+    """
+    rows = (await session.execute(_ME, {"user": telegram_user_id})).all()
+    if not rows:
         return None
-    staff = await session.scalars(
-        # A deactivated role stops working at once: it is simply not loaded.
-        select(StaffMember)
-        .where(StaffMember.person_id == link.person_id, StaffMember.active.is_(True))
-        .order_by(StaffMember.id)
-    )
-    participations = await session.scalars(
-        select(Participant)
-        .where(Participant.person_id == link.person_id)
-        .options(selectinload(Participant.placement))
-        .order_by(Participant.id)
-    )
-    return Me(link.person, link, list(staff), list(participations))
+    link, person = rows[0][0], rows[0][1]
+    set_committed_value(link, "person", person)
+    staff: dict[int, StaffMember] = {}
+    participations: dict[int, Participant] = {}
+    state = rows[0][5]
+    for _, _, member, participation, placement, _ in rows:
+        if member is not None:
+            staff.setdefault(member.id, member)
+        if participation is not None:
+            set_committed_value(participation, "placement", placement)
+            participations.setdefault(participation.id, participation)
+    return Me(person, link, list(staff.values()), list(participations.values()), state)
 
 
 def language_of(me: Me | None, caller: Caller) -> str:

@@ -676,3 +676,25 @@ class ProcessedUpdate(Base):
     replies_done: Mapped[int] = mapped_column(default=0)  # how many of them were sent
     # Until then the instance that committed is taken to be sending them itself.
     replies_lease_until: Mapped[dt.datetime | None]
+
+
+class PersonTurn(Base):
+    """The newest Telegram update handled for a person, for order across webhook instances.
+
+    Upserted first in each of the person's update transactions on PostgreSQL (bot/turns.py): the
+    row lock is what makes one person's updates take turns across instances, and the update id
+    tells an instance that a newer press of this person was handled already. Holds a Telegram
+    user id, an update id and a message id, nothing else; rows older than a day are pruned with
+    the processed updates (Telegram picks update ids at random again after a week without
+    updates).
+    """
+
+    __tablename__ = "person_turn"
+
+    telegram_user_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    last_update_id: Mapped[int] = mapped_column(BigInteger)
+    # The message whose button that update pressed (None: not a press).
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime]

@@ -7,9 +7,11 @@ the database (whose check-in, still open, a known value), so old or foreign butt
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import JSON, Integer, bindparam, column, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flows import guards
@@ -70,6 +72,8 @@ class _Loaded:
     youth: str
     checkin: _Pressed
     answers: dict[str, tuple[int, str | None]]  # question id -> (answer id, value)
+    # The answer row the press's own statement wrote (PostgreSQL, _PRESS): then no other write.
+    written: int | None = None
 
 
 # Built once: building a statement (not running it) was a noticeable part of a press.
@@ -107,12 +111,111 @@ _CHANGED_ANSWER = (
 )
 
 
+# PostgreSQL: a press in one statement (one round trip). It reads what `_PRESSED` and `_ANSWERS`
+# read and, for an answer button, writes the answer in the same go: inserted, changed, or left
+# alone when it is the same. The write happens only where the Python below would make it: the
+# check-in is this person's and still changeable (`changeable`), the index names a plain question
+# (not a goal entry: those take the statements below) and the value is one of its answers
+# (`:scores` holds the score of the pressed value for every question that has it). The answers
+# come from the statement's snapshot, so they are those from before the write; `written` is the
+# row written, if any.
+_PRESS = (
+    text(
+        """
+WITH pressed AS (
+    SELECT tl.language, pe.first_name, pl.youth_name,
+           c.id, c.placement_id, c.person_id, c.role, c.kind, c.status, c.questions,
+           c.due_at, c.closes_at, c.closed_at,
+           c.questions ->> CAST(:index AS integer) AS item
+    FROM telegram_link tl
+    JOIN person pe ON pe.id = tl.person_id
+    JOIN checkin c ON c.person_id = pe.id
+    JOIN placement pl ON pl.id = c.placement_id
+    WHERE tl.telegram_user_id = :user AND c.id = :checkin
+), written AS (
+    INSERT INTO answer (checkin_id, placement_id, person_id, role, question_id, value, score,
+                        answered_at)
+    SELECT id, placement_id, person_id, role, item, :value,
+           CAST(CAST(:scores AS jsonb) ->> item AS integer), :now
+    FROM pressed
+    WHERE status IN ('open', 'answered') AND closed_at IS NULL AND closes_at > :now
+      AND (CAST(:scores AS jsonb) -> item) IS NOT NULL
+    ON CONFLICT (checkin_id, question_id) DO UPDATE
+        SET value = excluded.value, score = excluded.score, changed_at = excluded.answered_at
+        WHERE answer.value IS DISTINCT FROM excluded.value
+    RETURNING id
+)
+SELECT pressed.language, pressed.first_name, pressed.youth_name,
+       pressed.id, pressed.placement_id, pressed.person_id, pressed.role, pressed.kind,
+       pressed.status, pressed.questions, pressed.due_at, pressed.closes_at, pressed.closed_at,
+       (SELECT json_agg(json_build_array(a.question_id, a.id, a.value))
+        FROM answer a WHERE a.checkin_id = :checkin) AS answers,
+       (SELECT id FROM written) AS written
+FROM pressed
+"""
+    )
+    .columns(
+        TelegramLink.language,
+        Person.first_name,
+        Placement.youth_name,
+        Checkin.id,
+        Checkin.placement_id,
+        Checkin.person_id,
+        Checkin.role,
+        Checkin.kind,
+        Checkin.status,
+        Checkin.questions,
+        Checkin.due_at,
+        Checkin.closes_at,
+        Checkin.closed_at,
+        column("answers", JSON),
+        column("written", Integer),
+    )
+    .bindparams(
+        bindparam("now", type_=Checkin.closes_at.type),
+    )
+)
+
+
+@functools.cache
+def _scores(value: str | None) -> str:
+    """For `_PRESS`: the score of `value` for every plain question that has it as an answer."""
+    if value is None:
+        return "{}"
+    return json.dumps({qid: q.score(value) for qid, q in QUESTIONS.items() if value in q.values})
+
+
 async def _load(
-    session: AsyncSession, caller: Caller, checkin_id: int
+    session: AsyncSession,
+    caller: Caller,
+    checkin_id: int,
+    action: str,
+    value: str | None,
+    now: dt.datetime,
 ) -> tuple[_Loaded | None, Outcome]:
-    """The presser's own check-in with its placement and answers (two statements)."""
+    """The presser's own check-in with its placement and answers: on PostgreSQL one statement
+    that also writes an answer (`_PRESS`), on SQLite two (no round trips to save there)."""
     connection = await session.connection()
     user = caller.telegram_user_id
+    if connection.dialect.name == "postgresql":
+        index = int(action) if action.isdigit() else -1
+        params = {
+            "user": user,
+            "checkin": checkin_id,
+            "index": index,
+            "value": value,
+            "scores": _scores(value) if index >= 0 else "{}",
+            "now": now,
+        }
+        row = (await connection.execute(_PRESS, params)).first()
+        if row is not None:
+            language, first_name, youth, *columns, answered, written = row
+            answers = {qid: (answer_id, v) for qid, answer_id, v in answered or []}
+            checkin = _Pressed(*columns)
+            loaded = _Loaded(connection, user, first_name, youth, checkin, answers, written)
+            return loaded, Outcome(language)
+        language = await connection.scalar(_LANGUAGE, {"user": user})
+        return None, Outcome(language or caller.telegram_language).say(guards.EXPIRED)
     found = (await connection.execute(_PRESSED, {"user": user, "checkin": checkin_id})).first()
     if found is None:  # not theirs, gone, or someone we do not know: say it in their language
         language = await connection.scalar(_LANGUAGE, {"user": user})
@@ -137,7 +240,7 @@ async def press(
     now: dt.datetime,
 ) -> Outcome:
     """Handle a button of a check-in: an answer, skip, a skip reason, done, or continue."""
-    loaded, out = await _load(session, caller, checkin_id)
+    loaded, out = await _load(session, caller, checkin_id, action, value, now)
     if loaded is None:
         return out
     if not changeable(loaded.checkin, now):
@@ -180,7 +283,10 @@ async def _answer(
         return out.say(guards.EXPIRED)
     score = None if not_now else question.score(value)
     existing = loaded.answers.get(question.id)
-    if existing is None:
+    if loaded.written is not None:  # written by the press's own statement (PostgreSQL)
+        if existing is None:
+            loaded.answers[question.id] = (loaded.written, value)
+    elif existing is None:
         result = await connection.execute(
             _NEW_ANSWER,
             {
