@@ -48,13 +48,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy.exc import ProgrammingError
 
 from benchmarks.fanout import machine
 from benchmarks.sector_data import DATA_KEY, counts, fresh, generate
-from bot.digest import weekly_parts
+from bot.digest import chart_sections, render_messages, weekly_parts
 from bot.render import Renderer
 from bot.sandbox import FloodLimits, Sandbox
 from flows import checkins, digest_plan, prompts
+from flows.digest_plan import RenderedDigest
 from flows.planning import in_pages
 from flows.settings import CheckinRules
 from storage.db import Database
@@ -101,8 +103,11 @@ class Statements:
 async def ensure_data(url: str, placements: int, now: dt.datetime, reuse: bool) -> Database:
     if reuse:
         db = Database(url, data_key=DATA_KEY)
-        async with db.session() as session:
-            found = await session.scalar(select(func.count()).select_from(Placement))
+        try:
+            async with db.session() as session:
+                found = await session.scalar(select(func.count()).select_from(Placement))
+        except ProgrammingError:  # an empty database: no tables yet
+            found = None
         if found == placements:
             print(f"reusing {url.rsplit('/', 1)[-1]}: {found:,} placements", flush=True)
             return db
@@ -132,42 +137,59 @@ async def forget_runs(db: Database, since: dt.datetime) -> None:
 # --- digests ------------------------------------------------------------------------------------
 
 
-async def digests(db: Database, now: dt.datetime) -> None:
+async def digests(db: Database, now: dt.datetime, chart: bool = True) -> None:
+    """The clock's digest planner for every begeleider; `chart=False` leaves the chart out
+    (the same digests as text only: what the chart costs)."""
     renderer = Renderer()
     marks: list[tuple[float, float, int]] = []  # at each render: wall, CPU, statements so far
+    charted: Counter[int] = Counter()  # placements in the chart -> digests
     statements = Statements(db)
 
     def render(language: str, digest: Any) -> Any:
         marks.append((time.perf_counter(), time.process_time(), statements.count))
-        return weekly_parts(renderer, language, digest)
+        shown, more = chart_sections(digest)
+        charted[len(shown)] += 1
+        if chart:
+            return weekly_parts(renderer, language, digest)
+        return RenderedDigest(render_messages(renderer, language, digest), None, more)
 
     async with db.session() as session:
         begeleiders = await session.scalar(
             text("SELECT count(*) FROM staff_member WHERE role = 'begeleider'")
         )
     gc.collect()
-    print(f"Monday digests for {begeleiders} begeleiders ({load()}):", flush=True)
+    what = "with the chart" if chart else "WITHOUT the chart (text only)"
+    print(f"Monday digests for {begeleiders} begeleiders, {what} ({load()}):", flush=True)
     with statements.counting():
         started, cpu = time.perf_counter(), time.process_time()
         async with db.session() as session:
             queued = await digest_plan.plan_weekly(session, render, now)
-            committed_at = time.perf_counter()
+            committing = time.perf_counter()
         total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
     verdict = "met" if total < DIGEST_TARGET else "MISSED"
     per = [b[2] - a[2] for a, b in itertools.pairwise(marks)]
     walls = [b[0] - a[0] for a, b in itertools.pairwise(marks)]
+    cpus = [b[1] - a[1] for a, b in itertools.pairwise(marks)]
     print(
-        f"  {len(marks)} digests, {queued} messages queued, total {total:.1f} s wall "
-        f"(commit included; {committed_at - started:.1f} s), {total_cpu:.1f} s CPU "
-        f"(target: under {DIGEST_TARGET:.0f} s in total: {verdict})"
+        f"  {len(marks)} digests, {queued} messages queued, total {total:.1f} s wall, "
+        f"{total_cpu:.1f} s CPU, all in one transaction (its commit "
+        f"{time.perf_counter() - committing:.2f} s) (target: under {DIGEST_TARGET:.0f} s "
+        f"in total: {verdict})"
+    )
+    print(
+        "  placements in the chart: "
+        + ", ".join(f"{n}: {charted[n]} digests" for n in sorted(charted)),
+        flush=True,
     )
     if per:
         walls.sort()
+        cpus.sort()
         print(
             f"  SQL statements per digest (from one render to the next, queueing included): "
             f"{min(per)}-{max(per)} ({'constant' if min(per) == max(per) else 'varies'}); "
             f"{statements.count} in all; per digest {walls[len(walls) // 2] * 1000:.0f} ms "
-            f"median, {walls[int(len(walls) * 0.95)] * 1000:.0f} ms p95 wall",
+            f"wall median ({walls[int(len(walls) * 0.95)] * 1000:.0f} p95), "
+            f"{cpus[len(cpus) // 2] * 1000:.0f} ms CPU median",
             flush=True,
         )
 
@@ -412,9 +434,14 @@ async def fanout(
         )
         for n in range(instances):
             lines = (folder / f"fanout-{n}.log").read_text(errors="replace").splitlines()
-            errors = [x for x in lines if "Error" in x or "Traceback" in x]
-            if errors:
-                print(f"  process {n}: {len(errors)} error lines, e.g. {errors[0][:160]}")
+            # The last line of each traceback: what went wrong, counted by kind.
+            kinds = Counter(
+                x.split(":", 1)[0] + ": " + x.split(":", 1)[1][:70]
+                for x in lines
+                if x and not x.startswith((" ", "Traceback")) and "Error" in x.split(":", 1)[0]
+            )
+            for kind, times in kinds.most_common(3):
+                print(f"  process {n}: {times} x {kind}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -428,6 +455,8 @@ async def main(args: argparse.Namespace) -> None:
         await forget_runs(db, monday)
         if "digests" in args.only:
             await digests(db, monday)
+            await forget_runs(db, monday)
+            await digests(db, monday, chart=False)
         if "planning" in args.only or "fanout" in args.only:
             await forget_runs(db, monday)
             await planning(db, monday)
