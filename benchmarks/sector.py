@@ -434,12 +434,16 @@ async def fanout(
         )
         for n in range(instances):
             lines = (folder / f"fanout-{n}.log").read_text(errors="replace").splitlines()
-            # The last line of each traceback: what went wrong, counted by kind.
-            kinds = Counter(
-                x.split(":", 1)[0] + ": " + x.split(":", 1)[1][:70]
-                for x in lines
-                if x and not x.startswith((" ", "Traceback")) and "Error" in x.split(":", 1)[0]
-            )
+            # The last line of each traceback (what went wrong), counted by kind; and the
+            # lines logged at ERROR.
+            found: list[str] = []
+            for index, line in enumerate(lines):
+                if line.startswith("Traceback"):
+                    rest = (x for x in lines[index + 1 :] if x and not x.startswith(" "))
+                    found.append(next(rest, "?"))
+                elif " ERROR " in line:
+                    found.append("ERROR " + line.split(" ERROR ", 1)[1])
+            kinds = Counter(x[:110] for x in found)
             for kind, times in kinds.most_common(3):
                 print(f"  process {n}: {times} x {kind}")
 
