@@ -26,6 +26,9 @@ gezinshuisouders, 250 begeleiders (16 placements each), 50 behandelaars, a year 
   K bot processes at once through the sandbox with its flood limit at R/s and a network
   latency; achieved rate, 429s, anybody twice. Before h6 (one shared flood limit) each process
   paces itself at SAMENOPVOEDEN_MESSAGES_PER_SECOND, so K processes together try K x R.
+  With `--webhook` the processes run `bot run --webhook` on ports of their own (started 2 s
+  apart) and the sandbox posts updates to them in turn; without it they poll (and, being
+  several on one token, get Telegram's getUpdates Conflict, which does not stop delivery).
 
 Times are wall time on a machine shared with other work; the load average is printed with them.
 """
@@ -38,6 +41,7 @@ import datetime as dt
 import gc
 import itertools
 import os
+import socket
 import sys
 import time
 from collections import Counter
@@ -66,6 +70,8 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 ROOT = Path(__file__).resolve().parent.parent  # the worktree whose code the processes run
 TOKEN = "123456:SANDBOX-TOKEN-FOR-THE-SECTOR-BENCHMARK"  # noqa: S105 - a fake for the sandbox
 DIGEST_TARGET = 60.0
+WEBHOOK_SECRET = "sector_benchmark_secret_" + "0123456789abcdef" * 2  # a fake, for the sandbox
+STAGGER = 2.0  # seconds between starting webhook instances
 PARTS = ("digests", "planning", "memory", "fanout")
 
 
@@ -281,8 +287,28 @@ async def chats(db: Database) -> list[tuple[int, str]]:
         return [(int(chat), str(name)) for chat, name in rows]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_env(port: int) -> dict[str, str]:
+    """Webhook mode on `port` (the sandbox posts there; the public URL is only registered)."""
+    return {
+        "SAMENOPVOEDEN_WEBHOOK_URL": "https://samenopvoeden.example/telegram",
+        "SAMENOPVOEDEN_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SAMENOPVOEDEN_WEBHOOK_LISTEN": "127.0.0.1",
+        "SAMENOPVOEDEN_WEBHOOK_PORT": str(port),
+    }
+
+
 async def start_bot(
-    url: str, sandbox: Sandbox, log: Path, extra: dict[str, str] | None = None
+    url: str,
+    sandbox: Sandbox,
+    log: Path,
+    extra: dict[str, str] | None = None,
+    webhook: bool = False,
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -298,6 +324,7 @@ async def start_bot(
             "-m",
             "bot",
             "run",
+            *(["--webhook"] if webhook else []),
             env=env,
             cwd=ROOT,
             stdout=asyncio.subprocess.DEVNULL,
@@ -372,6 +399,7 @@ async def fanout(
     latency: float,
     within: float,
     folder: Path,
+    webhook: bool = False,
 ) -> None:
     """Send `send` of the planned check-ins (the rest dropped) with `instances` bot processes."""
     now = dt.datetime.now(dt.UTC)
@@ -407,9 +435,20 @@ async def fanout(
         for chat, name in known:
             sb.person(chat, name, started=True)
         extra = {"SAMENOPVOEDEN_MESSAGES_PER_SECOND": str(rate)}
-        processes = [
-            await start_bot(url, sb, folder / f"fanout-{n}.log", extra) for n in range(instances)
-        ]
+        processes = []
+        if webhook:
+            ports = [free_port() for _ in range(instances)]
+            sb.set_webhook_targets([f"http://127.0.0.1:{port}/telegram" for port in ports])
+            for n, port in enumerate(ports):
+                log = folder / f"fanout-{n}.log"
+                env = {**extra, **webhook_env(port)}
+                processes.append(await start_bot(url, sb, log, env, webhook=True))
+                # One after the other: before h6/h7 a second setWebhook within a second gets
+                # 429 and the instance exits (issue #15).
+                await asyncio.sleep(STAGGER)
+        else:
+            for n in range(instances):
+                processes.append(await start_bot(url, sb, folder / f"fanout-{n}.log", extra))
         try:
 
             def accepted() -> list[Any]:
@@ -420,8 +459,11 @@ async def fanout(
             except TimeoutError:
                 print(f"  not all sent within {within:.0f} s", flush=True)
         finally:
+            exited = [p.returncode for p in processes if p.returncode is not None]
             for process in processes:
                 await stop(process)
+        if exited:
+            print(f"  {len(exited)} process(es) had exited early, codes {exited}", flush=True)
         done = accepted()
         times = sorted(c.time for c in done)
         twice = sum(1 for n in Counter(c.chat_id for c in done).values() if n > 1)
@@ -476,6 +518,7 @@ async def main(args: argparse.Namespace) -> None:
                     latency=args.latency,
                     within=args.within,
                     folder=Path(name),
+                    webhook=args.webhook,
                 )
             await forget_runs(db, monday)
             if "memory" in args.only:
@@ -502,6 +545,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=30, help="fanout: flood limit, per second")
     parser.add_argument("--send", type=int, default=2000, help="fanout: check-ins to send")
     parser.add_argument("--latency", type=float, default=0.0, help="sandbox latency, seconds")
+    parser.add_argument("--webhook", action="store_true", help="fanout: webhook mode")
     parser.add_argument("--within", type=float, default=180.0, help="fanout: give up after")
     arguments = parser.parse_args()
     if not arguments.url:
