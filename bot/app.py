@@ -185,10 +185,9 @@ async def plan(application: AnyApplication) -> int:
         queued += await meetings.plan(session, now, meeting_rules, rules)
     async with db.session() as session:
         queued += await plan_review.plan(session, now)
+    # The digests: a transaction per begeleider (flows.digest_plan).
+    queued += await plan_weekly(db, services.renderer, now, services.route.signals, meeting_rules)
     async with db.session() as session:
-        queued += await plan_weekly(
-            session, services.renderer, now, services.route.signals, meeting_rules
-        )
         queued += await measurement.plan_results(session, now)
     async with db.session() as session:
         queued += await org_overview.plan_weekly(

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.render import Renderer
 from flows import buttons, digest_plan
 from flows.digest import Digest, Section
 from flows.digest_plan import RenderedDigest
 from flows.replies import Button
 from flows.settings import MeetingRules, SignalSettings
+from storage.db import Database
 
 TELEGRAM_LIMIT = 4096
 MAX_MESSAGES = 3  # text messages per digest, whatever the caseload (plus one chart)
@@ -340,7 +339,7 @@ def weekly_parts(renderer: Renderer, language: str, digest: Digest) -> RenderedD
 
 
 async def plan_weekly(
-    session: AsyncSession,
+    db: Database,
     renderer: Renderer,
     now: dt.datetime,
     signals: SignalSettings | None = None,
@@ -348,7 +347,7 @@ async def plan_weekly(
 ) -> int:
     """Queue the digests that are due (flows.digest_plan decides), rendered by `renderer`."""
     render = partial(weekly_parts, renderer)
-    return await digest_plan.plan_weekly(session, render, now, signals, meetings)
+    return await digest_plan.plan_weekly(db, render, now, signals, meetings)
 
 
 def photo_of(context: dict[str, Any] | Any) -> bytes | None:

@@ -125,6 +125,8 @@ class Sandbox:
     settle_timeout: default limit for a person's action to settle.
     read_timeout_delay: default answer delay of the "read_timeout" fault.
     webhook_retry_delay: first backoff after a failed webhook delivery (doubles up to 2 s).
+    latency: seconds every Bot API call (getUpdates aside) waits before it is answered, as a
+        network round trip to Telegram would (benchmarks set 0.05; the call is done first).
     clock: seconds since the epoch for message dates (the demo passes its fake clock, so its
         timeline shows the story's days and hours).
     """
@@ -140,6 +142,7 @@ class Sandbox:
         settle_timeout: float = 10.0,
         read_timeout_delay: float = 6.0,
         webhook_retry_delay: float = 0.1,
+        latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
@@ -149,6 +152,7 @@ class Sandbox:
         self.settle_timeout = settle_timeout
         self.read_timeout_delay = read_timeout_delay
         self.webhook_retry_delay = webhook_retry_delay
+        self.latency = latency
         self.host = host
         self.stats = Stats()
         limits = FloodLimits() if flood_limits is True else flood_limits or None
@@ -570,6 +574,8 @@ class Sandbox:
                 # read_timeout: done and visible, but the answer comes too late.
                 self._signal.fire()
                 await self._sleep(fault.delay)
+            elif self.latency and not is_poll:
+                await self._sleep(self.latency)
             return response
         except ApiError as exc:  # unreadable body
             self._record(method, params, error=exc)

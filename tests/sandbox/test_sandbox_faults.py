@@ -1,5 +1,6 @@
 """Fault injection and flood limits."""
 
+import asyncio
 import datetime as dtm
 import random
 
@@ -128,3 +129,18 @@ async def test_errors_from_the_bot_are_not_faults(sandbox: Sandbox, bot: Bot) ->
     with pytest.raises(BadRequest):
         await bot.send_message(1, "niemand")
     assert [c.fault for c in sandbox.bot_errors] == [None]
+
+
+async def test_latency_answers_a_done_call_later(sandbox: Sandbox, bot: Bot) -> None:
+    """`latency`: the call is done (visible in the chat) before its answer comes back."""
+    bea = sandbox.person(1001, "Bea", started=True)
+    sandbox.latency = 600.0
+    sending = asyncio.create_task(bot.send_message(1001, "een"))
+    for _ in range(1000):  # until the message is in Bea's chat
+        if bea.chat:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert [m.text for m in bea.chat] == ["een"]
+    assert not sending.done()  # done in the sandbox, its answer still on its way
+    sending.cancel()
