@@ -54,7 +54,9 @@ class Deliverer:
             self._limiter = RateLimiter(self.per_second)
         return self._limiter
 
-    async def run_until_idle(self, keep_claiming: Callable[[], bool] = lambda: True) -> Report:
+    async def run_until_idle(
+        self, keep_claiming: Callable[[], bool] = lambda: True, linger: float = 0.0
+    ) -> Report:
         """Send everything that is due now (after any run already busy in this process).
 
         On PostgreSQL only one instance of the fleet delivers at a time (bot/outbox/turn.py):
@@ -63,6 +65,12 @@ class Deliverer:
         Once `keep_claiming()` turns False (the bot is stopping) no more rows are claimed: the
         sends in flight finish and are recorded, and the rest waits, `pending`, for the next
         start. So a stop in the middle of a big fan-out takes seconds, not the whole fan-out.
+
+        With `linger` > 0 (the clock's job: 1 s) a run that sent something keeps the turn and
+        looks again after `linger` seconds; it ends only when a look finds nothing. So the turn
+        passes to another instance only after a whole second without sends from this one: the
+        next holder's limiter starts afresh and cannot know this one's last second. It also
+        bridges the pages in which planning queues a fan-out.
         """
         if self._running is None:
             self._running = asyncio.Lock()
@@ -70,7 +78,15 @@ class Deliverer:
             if turn is None:
                 self._delivering = False
                 return Report()
-            report = await self._run(lambda: turn.held and keep_claiming())
+
+            def keep() -> bool:
+                return turn.held and keep_claiming()
+
+            report = last = await self._run(keep)
+            while linger > 0 and any(astuple(last)) and keep():
+                await asyncio.sleep(linger)
+                last = await self._run(keep)
+                report.add(last)
             worked = any(astuple(report))
             if worked and not self._delivering:  # once per change, not every beat
                 log.info("outbox: this instance delivers now (pid %d)", os.getpid())
