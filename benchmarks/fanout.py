@@ -5,6 +5,13 @@ Run from the project root::
     python -m benchmarks.fanout                    # N = 1,000 and 10,000
     python -m benchmarks.fanout --runs 1000:100    # your own N:R pairs
     python -m benchmarks.fanout --inline           # the sandbox in the bot's own process
+    python -m benchmarks.fanout --instances 3 --database-url postgresql://…   # a fleet
+
+With ``--instances K`` (K ≥ 1, PostgreSQL; default runs 2000:30, Telegram's limit): the database is
+seeded as below, then K real ``python -m bot run`` processes, each told R messages/s (the bot's
+total), plan and deliver it on the real clock against the sandbox process; the run ends when
+the outbox holds nothing pending or sending. The database's tables are dropped and created
+anew: give it a database of its own.
 
 Each run: a fresh SQLite database with N ouders whose check-in moment is now; the real planner
 (timed apart); then the real Application's deliverer, told R messages/s, against the sandbox Bot
@@ -17,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import datetime as dt
 import json
 import os
 import platform
@@ -31,13 +40,25 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import func, select
 
 from bot.app import build_application, deliver, plan, start_polling, stop_polling
 from bot.clock import FakeClock
 from bot.sandbox import FloodLimits, Sandbox
 from flows.settings import RouteSettings
 from storage.db import Database
-from tests.e2e.test_delivery import FIRST_CHAT, NOON, TOKEN, Seeded, people_in, seed
+from storage.models import OutboxMessage, OutboxStatus
+from tests.conftest import data_key_env, fresh_database
+from tests.e2e.test_delivery import (
+    FIRST_CHAT,
+    NOON,
+    ROOT,
+    TOKEN,
+    Seeded,
+    people_in,
+    seed,
+    zone_near_noon,
+)
 
 DEFAULT_RUNS = ((1_000, 100), (10_000, 180))
 
@@ -213,6 +234,84 @@ async def fan_out(count: int, rate: int, folder: Path, *, inline: bool) -> Resul
     )
 
 
+async def fleet_fan_out(count: int, rate: int, instances: int, url: str, folder: Path) -> Result:
+    """Plan and deliver `count` check-ins with `instances` bot processes on PostgreSQL `url`."""
+    db = await fresh_database(url)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        seeded = await seed(
+            db,
+            count,
+            now=now - dt.timedelta(minutes=1),
+            zone=zone_near_noon(now),
+            begeleider_on_telegram=False,
+        )
+        async with sandbox_process(seeded, rate) as sandbox:
+            env = {
+                **os.environ,
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_BASE_URL": sandbox.base_url,
+                "DATABASE_URL": url,
+                "SAMENOPVOEDEN_MESSAGES_PER_SECOND": str(rate),
+                "PYTHONPATH": str(ROOT),
+                **data_key_env(url),
+            }
+            processes = []
+            started = time.perf_counter()
+            try:
+                for n in range(instances):
+                    with (folder / f"bot{n}.log").open("ab") as log:
+                        processes.append(
+                            await asyncio.create_subprocess_exec(
+                                *(sys.executable, "-m", "bot", "run"),
+                                env=env,
+                                cwd=folder,
+                                stdout=log,
+                                stderr=asyncio.subprocess.STDOUT,
+                            )
+                        )
+                while await _busy(db) or not await _sent(db):
+                    assert all(p.returncode is None for p in processes), "an instance stopped"
+                    await asyncio.sleep(0.2)
+                delivered = time.perf_counter()
+            finally:
+                for process in processes:
+                    with contextlib.suppress(ProcessLookupError):
+                        process.terminate()
+                for process in processes:
+                    await process.wait()
+            sent = await _sent(db)
+            assert sent >= count, f"sent {sent} of {count}"
+            seen = await sandbox.observed()
+    finally:
+        await db.dispose()
+    span = max(seen.times) - min(seen.times)
+    per_chat = [seen.chats[chat] for chat in seeded.chats]
+    return Result(
+        count=count,
+        rate=rate,
+        plan_seconds=float("nan"),  # the instances plan on their clock, while delivering
+        deliver_seconds=delivered - started,  # from the processes' start
+        cpu_ms=float("nan"),
+        achieved=(len(seen.times) - 1) / span if span > 0 else 0.0,
+        too_many_requests=seen.too_many_requests,
+        delivered=sum(1 for n in per_chat if n >= 1),
+        doubled=sum(1 for n in per_chat if n > 1),
+    )
+
+
+async def _busy(db: Database) -> int:
+    async with db.session() as session:
+        busy = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+        return int(await session.scalar(select(func.count()).where(busy)) or 0)
+
+
+async def _sent(db: Database) -> int:
+    async with db.session() as session:
+        sent = OutboxMessage.status == OutboxStatus.SENT
+        return int(await session.scalar(select(func.count()).where(sent)) or 0)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -225,9 +324,13 @@ def machine() -> str:
     )
 
 
-async def main(runs: list[tuple[int, int]], inline: bool) -> None:
+async def main(
+    runs: list[tuple[int, int]], inline: bool, instances: int = 0, url: str | None = None
+) -> None:
     where = "in the bot's process" if inline else "in its own process"
-    print(f"machine: {machine()}; sandbox {where}")
+    print(f"machine: {machine()}; load {os.getloadavg()[0]:.1f}; sandbox {where}")
+    if instances:
+        print(f"{instances} `bot run` processes on one PostgreSQL; 'send s' from their start")
     header = (
         f"{'N':>7} {'R/s':>5} {'plan s':>7} {'send s':>7} {'CPU ms/msg':>10} "
         f"{'achieved/s':>10} {'of R':>6} {'429s':>5} {'arrived':>8} {'twice':>5}"
@@ -236,7 +339,11 @@ async def main(runs: list[tuple[int, int]], inline: bool) -> None:
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as folder:
         for count, rate in runs:
-            r = await fan_out(count, rate, Path(folder), inline=inline)
+            if instances:
+                assert url is not None
+                r = await fleet_fan_out(count, rate, instances, url, Path(folder))
+            else:
+                r = await fan_out(count, rate, Path(folder), inline=inline)
             print(
                 f"{r.count:>7} {r.rate:>5} {r.plan_seconds:>7.1f} {r.deliver_seconds:>7.1f} "
                 f"{r.cpu_ms:>10.2f} {r.achieved:>10.1f} {r.ratio:>6.3f} {r.too_many_requests:>5} "
@@ -261,9 +368,24 @@ if __name__ == "__main__":
         help="check-ins and flood limit (messages/s) per run; default: 1000:100 10000:180",
     )
     parser.add_argument("--inline", action="store_true", help="run the sandbox in this process")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        help="K real bot processes sharing one PostgreSQL (needs --database-url)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL for --instances (its tables are replaced); default $TEST_DATABASE_URL",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(json.loads(args.serve)))
+    elif args.instances is not None:
+        if not (args.database_url or "").startswith("postgres"):
+            parser.error("--instances needs --database-url postgresql://…")
+        runs = args.runs if args.runs != list(DEFAULT_RUNS) else [(2_000, 30)]
+        asyncio.run(main(runs, False, args.instances, args.database_url))
     else:
         asyncio.run(main(args.runs, args.inline))

@@ -93,6 +93,9 @@ def hide_token_in_logs(token: str) -> TokenRedactor:
 
 PLAN_EVERY = dt.timedelta(seconds=30)
 DELIVER_EVERY = dt.timedelta(seconds=2)
+# A delivery run that sent something looks for more this many seconds later, and hands the
+# turn to another instance only after a second without sends (bot/outbox/deliverer.py).
+DELIVERY_LINGER = 1.0
 # Blanking old outbox payloads reads every final row's index entry: once an hour is enough.
 TIDY_EVERY = dt.timedelta(hours=1)
 
@@ -240,7 +243,9 @@ async def _deliver_job(context: Any) -> None:
     try:
         # python-telegram-bot waits for running jobs when it stops; `running` turns False first,
         # so a big fan-out stops claiming at once and the stop is prompt.
-        await services.deliverer.run_until_idle(keep_claiming=lambda: application.running)
+        await services.deliverer.run_until_idle(
+            keep_claiming=lambda: application.running, linger=DELIVERY_LINGER
+        )
     except Exception:  # the next beat tries again
         log.exception("delivery failed")
 

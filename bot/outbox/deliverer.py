@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from bot.outbox.recipients import Recipient, recipients
 from bot.outbox.record import Report, record
 from bot.outbox.rows import Claimed, Result
 from bot.outbox.send import send
+from bot.outbox.turn import delivery_turn
 from bot.render import Renderer
 from flows.checkins import after_delivery
 from flows.settings import QuietHours
@@ -44,6 +46,7 @@ class Deliverer:
     on_sent: OnSent = after_delivery
     _limiter: RateLimiter | None = field(default=None, init=False)
     _running: asyncio.Lock | None = field(default=None, init=False)
+    _delivering: bool = field(default=False, init=False)  # had the fleet's turn last time
 
     @property
     def limiter(self) -> RateLimiter:
@@ -51,17 +54,44 @@ class Deliverer:
             self._limiter = RateLimiter(self.per_second)
         return self._limiter
 
-    async def run_until_idle(self, keep_claiming: Callable[[], bool] = lambda: True) -> Report:
+    async def run_until_idle(
+        self, keep_claiming: Callable[[], bool] = lambda: True, linger: float = 0.0
+    ) -> Report:
         """Send everything that is due now (after any run already busy in this process).
+
+        On PostgreSQL only one instance of the fleet delivers at a time (bot/outbox/turn.py):
+        if another holds the turn, this returns at once with an empty report.
 
         Once `keep_claiming()` turns False (the bot is stopping) no more rows are claimed: the
         sends in flight finish and are recorded, and the rest waits, `pending`, for the next
         start. So a stop in the middle of a big fan-out takes seconds, not the whole fan-out.
+
+        With `linger` > 0 (the clock's job: 1 s) a run that sent something keeps the turn and
+        looks again after `linger` seconds; it ends only when a look finds nothing. So the turn
+        passes to another instance only after a whole second without sends from this one: the
+        next holder's limiter starts afresh and cannot know this one's last second. It also
+        bridges the pages in which planning queues a fan-out.
         """
         if self._running is None:
             self._running = asyncio.Lock()
-        async with self._running:
-            return await self._run(keep_claiming)
+        async with self._running, delivery_turn(self.db) as turn:
+            if turn is None:
+                self._delivering = False
+                return Report()
+
+            def keep() -> bool:
+                return turn.held and keep_claiming()
+
+            report = last = await self._run(keep)
+            while linger > 0 and any(astuple(last)) and keep():
+                await asyncio.sleep(linger)
+                last = await self._run(keep)
+                report.add(last)
+            worked = any(astuple(report))
+            if worked and not self._delivering:  # once per change, not every beat
+                log.info("outbox: this instance delivers now (pid %d)", os.getpid())
+            self._delivering = self._delivering or worked
+            return report
 
     async def _run(self, keep_claiming: Callable[[], bool]) -> Report:
         report = Report()

@@ -60,6 +60,7 @@ from tests.e2e.conftest import at
 
 UTC = dt.UTC
 TOKEN = "123456:SANDBOX-TOKEN-FOR-DELIVERY-TESTS"
+ROOT = Path(__file__).resolve().parents[2]
 # Thursday 5 March 2026, 12:00 in Amsterdam: everyone's check-in moment in the in-process tests
 # (not a Monday, so no begeleider digest is due as well).
 NOON = dt.datetime(2026, 3, 5, 11, 0, tzinfo=UTC)
@@ -339,6 +340,9 @@ async def bot_process(
         "TELEGRAM_API_BASE_URL": sandbox.base_url,
         "DATABASE_URL": url,
         "SAMENOPVOEDEN_MESSAGES_PER_SECOND": str(rate),
+        # This checkout's code, not whichever `bot` package is installed (the process runs in
+        # the log's folder, so its own folder is not on the path).
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         **data_key_env(url),
     }
     with log.open("ab") as output:

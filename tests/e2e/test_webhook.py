@@ -533,8 +533,8 @@ async def test_two_instances_fanning_out_500_check_ins_send_each_once(
         clock.set(NOON + dt.timedelta(minutes=1))
         again = await asyncio.gather(tick(a.application), tick(b.application))
 
+    # One instance delivers at a time (bot/outbox/turn.py): the other may send nothing.
     assert sum(report.sent for report in first) == count
-    assert min(report.sent for report in first) > 0, "both instances claimed and sent"
     assert sum(report.sent for report in again) == 0
     assert received(sandbox, seeded.chats) == Counter(dict.fromkeys(seeded.chats, 1))
     async with db.session() as session:
