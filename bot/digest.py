@@ -15,6 +15,7 @@ import html
 import io
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -235,17 +236,30 @@ def chart_sections(digest: Digest) -> tuple[list[Section], int]:
     return charted[:CHART_PLACEMENTS], max(0, len(charted) - CHART_PLACEMENTS)
 
 
+@dataclass
+class _ChartFrame:
+    """What a chart of one shape shares with every other chart of that shape: the figure, its
+    axes with their ticks, scale words and grid, the legend, and the layout. Building it (ticks
+    and tight_layout measure every label) costs more than drawing the data on it, and it is the
+    same for each of Monday's charts of that shape: it is built once and reused."""
+
+    figure: Any
+    axes: list[Any]
+    layout: dict[str, float]  # tight_layout's subplot parameters with the frame's titles
+    drawn: list[Any] = field(default_factory=list)  # this chart's artists, removed for the next
+
+
+_FRAMES: dict[tuple[object, ...], _ChartFrame] = {}
+_FRAMES_KEPT = 16  # shapes: 1-6 placements, per language (a few MB each)
+_FRAME_LOCK = threading.Lock()
+
+
 def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None:
     """One image, fixed in size: per placement that needs attention (at most six), both sides'
     collaboration per week on a 1-5 scale in words; skipped and unanswered weeks marked."""
     shown, _ = chart_sections(digest)
     if not shown:
         return None
-    import matplotlib  # imported only when a chart is drawn (memory, start-up)
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot  # after choosing the non-GUI backend
-    from matplotlib.lines import Line2D
 
     def label(name: str, **args: Any) -> str:
         return renderer.label(language, name, args)
@@ -255,79 +269,136 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         "ouder": (label("chart_ouders"), "#1f6fb4", "o", 4.0, 9.0),
         "gezinshuisouder": (label("chart_gezinshuisouders"), "#e07b00", "s", 1.6, 5.0),
     }
-    scale = [label("chart_scale", n=n) for n in range(1, 6)]
-    columns = 1 if len(shown) == 1 else 2
-    rows = math.ceil(len(shown) / columns)
-    height = CHART_CELL[1] * rows + CHART_LEGEND
-    figure, axes = pyplot.subplots(
-        rows, columns, figsize=(CHART_CELL[0] * columns, height), squeeze=False
+    charts = [section.chart for section in shown]
+    assert all(chart is not None for chart in charts)  # chart_sections keeps charted ones only
+    texts = (
+        tuple(label("chart_scale", n=n) for n in range(1, 6)),
+        label("chart_week"),
+        label("chart_skipped"),
+        label("chart_no_answer"),
+        tuple(sides.values()),
     )
-    try:
-        for index, axis in enumerate(axes.flat):
-            if index >= len(shown):
-                axis.set_visible(False)
-                continue
-            chart = shown[index].chart
-            assert chart is not None  # chart_sections keeps charted sections only
-            for offset, (side, (_, colour, marker, width, size)) in zip(
-                (-0.12, 0.12), sides.items(), strict=True
-            ):
-                marks = chart.weeks[side]
-                weeks = list(range(-len(marks) + 1, 1))
-                scores = [
-                    float(str(m["score"])) if m["score"] is not None else math.nan for m in marks
-                ]
-                axis.plot(
-                    weeks, scores, color=colour, marker=marker, linewidth=width, markersize=size
-                )
-                # No score: a mark on the floor of the plot, one kind per reason.
-                for week, mark in zip(weeks, marks, strict=True):
-                    if mark["mark"] == "skipped":
-                        axis.plot(week + offset, 0.35, marker="v", color=colour, markersize=7)
-                    elif mark["mark"] in ("missed", "open"):
-                        axis.plot(
-                            week + offset,
-                            0.35,
-                            marker="x",
-                            color=colour,
-                            markersize=7,
-                            markeredgewidth=2,
-                        )
-            axis.set_title(chart.youth, fontsize=11, loc="left", fontweight="bold")
-            axis.set_ylim(0.0, 5.5)
-            axis.set_xlim(weeks[0] - 0.5, 0.5)
-            axis.set_xticks(weeks, [str(-w) for w in weeks])
-            axis.set_yticks([1, 2, 3, 4, 5], scale)
-            axis.axhline(0.7, color="#999999", linewidth=0.6)
-            axis.tick_params(labelsize=8)
-            axis.grid(alpha=0.3)
-            axis.set_xlabel(label("chart_week"), fontsize=8)
-        handles = [
-            Line2D([], [], color=colour, marker=marker, linewidth=width, label=name)
-            for name, colour, marker, width, _ in sides.values()
-        ]
-        handles += [
-            Line2D(
-                [], [], color="#555555", marker="v", linestyle="", label=label("chart_skipped")
-            ),
-            Line2D(
-                [],
-                [],
-                color="#555555",
-                marker="x",
-                markeredgewidth=2,
-                linestyle="",
-                label=label("chart_no_answer"),
-            ),
-        ]
-        # Below the plots, never over the data.
-        figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
-        figure.tight_layout(rect=(0, CHART_LEGEND / height, 1, 1))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100)
-        return buffer.getvalue()
-    finally:
-        pyplot.close(figure)
+    # The weeks each panel shows (their ticks): the same for every placement in practice.
+    spans = tuple(len(chart.weeks["ouder"]) for chart in charts if chart is not None)
+    with _FRAME_LOCK:
+        key = (texts, spans)
+        frame = _FRAMES.get(key)
+        if frame is None:
+            if len(_FRAMES) >= _FRAMES_KEPT:
+                _FRAMES.clear()
+            frame = _FRAMES[key] = _chart_frame(texts, spans)
+        return _draw_chart(frame, [c for c in charts if c is not None], sides)
+
+
+def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
+    """The figure for charts of `len(spans)` panels, without the data, laid out once."""
+    # Imported only when a chart is drawn (memory, start-up). A Figure of its own with the Agg
+    # canvas, not pyplot: no global figure registry, and it lives as long as the frame.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    scale, week_label, skipped, no_answer, sides = texts
+    columns = 1 if len(spans) == 1 else 2
+    rows = math.ceil(len(spans) / columns)
+    height = CHART_CELL[1] * rows + CHART_LEGEND
+    figure = Figure(figsize=(CHART_CELL[0] * columns, height))
+    FigureCanvasAgg(figure)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    axes = []
+    for index, axis in enumerate(grid.flat):
+        if index >= len(spans):
+            axis.set_visible(False)
+            continue
+        weeks = list(range(-spans[index] + 1, 1))
+        axis.set_title("", fontsize=11, loc="left", fontweight="bold")
+        axis.set_ylim(0.0, 5.5)
+        axis.set_xlim(weeks[0] - 0.5, 0.5)
+        axis.set_xticks(weeks, [str(-w) for w in weeks])
+        axis.set_yticks([1, 2, 3, 4, 5], scale)
+        axis.tick_params(labelsize=8)
+        axis.grid(alpha=0.3)
+        axis.set_xlabel(week_label, fontsize=8)
+        axes.append(axis)
+    handles = [
+        Line2D([], [], color=colour, marker=marker, linewidth=width, label=name)
+        for name, colour, marker, width, _ in sides
+    ]
+    handles += [
+        Line2D([], [], color="#555555", marker="v", linestyle="", label=skipped),
+        Line2D(
+            [], [], color="#555555", marker="x", markeredgewidth=2, linestyle="", label=no_answer
+        ),
+    ]
+    # Below the plots, never over the data.
+    figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    frame = _ChartFrame(figure, axes, {})
+    frame.layout = _tight_layout(frame)
+    return frame
+
+
+def _tight_layout(frame: _ChartFrame) -> dict[str, float]:
+    """tight_layout above the legend strip, as subplot parameters to reapply."""
+    figure = frame.figure
+    height = figure.get_size_inches()[1]
+    figure.tight_layout(rect=(0, CHART_LEGEND / height, 1, 1))
+    # tight_layout leaves a placeholder layout engine behind, and savefig draws the whole
+    # figure once more (without output) for any engine: the layout is done, drop it.
+    figure.set_layout_engine(None)
+    params = figure.subplotpars
+    return {
+        name: getattr(params, name)
+        for name in ("left", "right", "bottom", "top", "wspace", "hspace")
+    }
+
+
+def _draw_chart(frame: _ChartFrame, charts: list[Any], sides: dict[str, Any]) -> bytes:
+    for artist in frame.drawn:
+        artist.remove()
+    frame.drawn.clear()
+    for axis, chart in zip(frame.axes, charts, strict=True):
+        axis.set_title(chart.youth, fontsize=11, loc="left", fontweight="bold")
+        for offset, (side, (_, colour, marker, width, size)) in zip(
+            (-0.12, 0.12), sides.items(), strict=True
+        ):
+            marks = chart.weeks[side]
+            weeks = list(range(-len(marks) + 1, 1))
+            scores = [
+                float(str(m["score"])) if m["score"] is not None else math.nan for m in marks
+            ]
+            frame.drawn += axis.plot(
+                weeks, scores, color=colour, marker=marker, linewidth=width, markersize=size
+            )
+            # No score: a mark on the floor of the plot, one kind per reason.
+            for week, mark in zip(weeks, marks, strict=True):
+                if mark["mark"] == "skipped":
+                    frame.drawn += axis.plot(
+                        week + offset, 0.35, marker="v", color=colour, markersize=7
+                    )
+                elif mark["mark"] in ("missed", "open"):
+                    frame.drawn += axis.plot(
+                        week + offset,
+                        0.35,
+                        marker="x",
+                        color=colour,
+                        markersize=7,
+                        markeredgewidth=2,
+                    )
+        # The floor line after the data, as it always was drawn (same pixels where they meet).
+        frame.drawn.append(axis.axhline(0.7, color="#999999", linewidth=0.6))
+    # The layout measured the frame's titles: a youth's name wider than its panel moves the
+    # panels (as tight_layout always did), and the next chart gets the frame's layout back.
+    figure = frame.figure
+    figure.subplots_adjust(**frame.layout)
+    renderer = figure.canvas.get_renderer()
+    if any(
+        axis.title.get_window_extent(renderer).x1 > axis.get_window_extent(renderer).x1
+        for axis in frame.axes
+    ):
+        _tight_layout(frame)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 def weekly_parts(renderer: Renderer, language: str, digest: Digest) -> RenderedDigest:
