@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import platform
 import pstats
+import resource
 import statistics
 import tempfile
 import time
@@ -96,6 +97,8 @@ def main() -> None:
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             (args.save / f"{name.split()[0]}.png").write_bytes(png)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak:.0f} MB")
     if args.profile:
         profile = cProfile.Profile()
         profile.runcall(chart_png, renderer, "nl", drawn["6 charts (200 placements)"])

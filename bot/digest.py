@@ -258,8 +258,12 @@ class _ChartFrame:
 
 
 _FRAMES: dict[tuple[object, ...], _ChartFrame] = {}
-_FRAMES_KEPT = 16  # shapes: 1-6 placements, per language (a few MB each)
-_LAYOUTS_KEPT = 32  # per frame: titles of one line in a few fonts' heights
+# Memory: a frame is a figure with its Agg canvas (up to 800 x 870 RGBA, 2.8 MB), and each of
+# its layouts keeps the frame's pixels once more. Shapes: 1-6 placements per language; layouts:
+# one per combination of title heights (nearly every name is as tall as "lp"; a capital with
+# an accent is taller), so a few per frame. Past the bound the cache starts afresh.
+_FRAMES_KEPT = 12
+_LAYOUTS_KEPT = 8  # per frame
 _FRAME_LOCK = threading.Lock()  # one chart at a time on a frame (were it ever drawn in threads)
 _SUBPLOT_PARAMETERS = ("left", "right", "bottom", "top", "wspace", "hspace")
 
