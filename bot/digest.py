@@ -255,6 +255,9 @@ class _ChartFrame:
     # A new figure's subplot parameters: tight_layout's result depends a little on where it
     # starts from, and it always started from a new figure.
     start: dict[str, float] = field(default_factory=dict)
+    # Each panel's width in pixels at that start: tight_layout measures what sticks out of the
+    # panels there, so a title as wide as that moves the panels.
+    start_widths: list[float] = field(default_factory=list)
 
 
 _FRAMES: dict[tuple[object, ...], _ChartFrame] = {}
@@ -348,7 +351,9 @@ def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
     # Below the plots, never over the data.
     figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
     start = {name: getattr(figure.subplotpars, name) for name in _SUBPLOT_PARAMETERS}
-    return _ChartFrame(figure, axes, start=start)
+    renderer = figure.canvas.get_renderer()
+    widths = [axis.get_window_extent(renderer).width for axis in axes]
+    return _ChartFrame(figure, axes, start=start, start_widths=widths)
 
 
 def _draw_chart(frame: _ChartFrame, charts: list[Any], sides: dict[str, Any]) -> bytes:
@@ -357,7 +362,8 @@ def _draw_chart(frame: _ChartFrame, charts: list[Any], sides: dict[str, Any]) ->
     Usually the layout for these titles' heights is known: its pixels without data or titles
     are copied, and the data and titles drawn over them. savefig draws the frame's spines after
     the data, this draws them before: they never meet (half a week and half a scale step of
-    room). A title wider than its panel moves the panels: that chart is laid out and drawn
+    room). A title about as wide as its panel (in a new figure's layout, where tight_layout
+    measures, or in this one) moves the panels: that chart is laid out and drawn
     whole, as it always was."""
     from matplotlib.image import imsave
 
@@ -388,8 +394,9 @@ def _draw_chart(frame: _ChartFrame, charts: list[Any], sides: dict[str, Any]) ->
         frame.drawn += _plot_marks(axis, chart, sides)
     buffer = io.BytesIO()
     if any(
-        title.get_window_extent(renderer).x1 > axis.get_window_extent(renderer).x1
-        for title, axis in zip(titles, frame.axes, strict=True)
+        title.get_window_extent(renderer).width
+        >= min(width, axis.get_window_extent(renderer).width) - 1
+        for title, axis, width in zip(titles, frame.axes, frame.start_widths, strict=True)
     ):
         if known is not None:
             _tight_layout(figure, frame.start)  # the known layout had no room for this title

@@ -186,6 +186,19 @@ def test_chart_after_chart_the_pixels_are_those_of_the_plain_drawing() -> None:
         numpy.testing.assert_array_equal(_pixels(png), _pixels(reference), err_msg=str(youths))
 
 
+def test_titles_about_as_wide_as_their_panel_move_the_panels_as_before() -> None:
+    renderer = Renderer()
+    # Around where a title starts to stick out of its panel (in a new figure's layout, where
+    # tight_layout measures it, or in the final one); short titles before and after.
+    for length in [4, *range(22, 40, 2), 4]:
+        digest = _digest("Jayden", ("Mohammed Jayden van der Berg-Oldenbarnevelt")[:length])
+        png = chart_png(renderer, "nl", digest)
+        reference = _reference_png(renderer, "nl", digest)
+        assert png is not None
+        assert reference is not None
+        numpy.testing.assert_array_equal(_pixels(png), _pixels(reference), err_msg=str(length))
+
+
 def test_no_chart_without_charted_placements() -> None:
     assert chart_png(Renderer(), "nl", Digest(header={}, sections=[])) is None
     assert chart_sections(_digest(*NAMES))[1] == 2
