@@ -319,7 +319,7 @@ def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
     rows = math.ceil(len(spans) / columns)
     height = CHART_CELL[1] * rows + CHART_LEGEND
     figure = Figure(figsize=(CHART_CELL[0] * columns, height))
-    FigureCanvasAgg(figure)
+    canvas = FigureCanvasAgg(figure)
     grid = figure.subplots(rows, columns, squeeze=False)
     axes = []
     for index, axis in enumerate(grid.flat):
@@ -351,7 +351,7 @@ def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
     # Below the plots, never over the data.
     figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
     start = {name: getattr(figure.subplotpars, name) for name in _SUBPLOT_PARAMETERS}
-    renderer = figure.canvas.get_renderer()
+    renderer = canvas.get_renderer()
     widths = [axis.get_window_extent(renderer).width for axis in axes]
     return _ChartFrame(figure, axes, start=start, start_widths=widths)
 
