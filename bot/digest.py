@@ -319,7 +319,7 @@ def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
     rows = math.ceil(len(spans) / columns)
     height = CHART_CELL[1] * rows + CHART_LEGEND
     figure = Figure(figsize=(CHART_CELL[0] * columns, height))
-    canvas = FigureCanvasAgg(figure)
+    canvas: Any = FigureCanvasAgg(figure)  # get_renderer is untyped in matplotlib
     grid = figure.subplots(rows, columns, squeeze=False)
     axes = []
     for index, axis in enumerate(grid.flat):
