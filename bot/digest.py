@@ -15,6 +15,7 @@ import html
 import io
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -235,17 +236,47 @@ def chart_sections(digest: Digest) -> tuple[list[Section], int]:
     return charted[:CHART_PLACEMENTS], max(0, len(charted) - CHART_PLACEMENTS)
 
 
+@dataclass
+class _ChartFrame:
+    """What a chart of one shape shares with every other chart of that shape: the figure, its
+    axes with their ticks, scale words, grid and floor line, and the legend. Building it (ticks
+    measure every label) and laying it out (tight_layout measures them all again) cost more than
+    drawing the data, and both are the same for each of Monday's charts of that shape: the frame
+    is built once, and each layout (it depends only on how high and deep the titles are, while
+    they fit their panel) is measured once and its pixels without data or titles kept."""
+
+    figure: Any
+    axes: list[Any]
+    # (top, bottom) of each title against its panel, in pixels -> subplot parameters, pixels.
+    layouts: dict[tuple[tuple[float, float], ...], tuple[dict[str, float], Any]] = field(
+        default_factory=dict
+    )
+    drawn: list[Any] = field(default_factory=list)  # this chart's artists, removed for the next
+    # A new figure's subplot parameters: tight_layout's result depends a little on where it
+    # starts from, and it always started from a new figure.
+    start: dict[str, float] = field(default_factory=dict)
+    # Each panel's width in pixels at that start: tight_layout measures what sticks out of the
+    # panels there, so a title as wide as that moves the panels.
+    start_widths: list[float] = field(default_factory=list)
+
+
+_FRAMES: dict[tuple[object, ...], _ChartFrame] = {}
+# Memory: a frame is a figure with its Agg canvas (up to 800 x 870 RGBA, 2.8 MB), and each of
+# its layouts keeps the frame's pixels once more. Shapes: 1-6 placements per language; layouts:
+# one per combination of title heights (nearly every name is as tall as "lp"; a capital with
+# an accent is taller), so a few per frame. Past the bound the cache starts afresh.
+_FRAMES_KEPT = 12
+_LAYOUTS_KEPT = 8  # per frame
+_FRAME_LOCK = threading.Lock()  # one chart at a time on a frame (were it ever drawn in threads)
+_SUBPLOT_PARAMETERS = ("left", "right", "bottom", "top", "wspace", "hspace")
+
+
 def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None:
     """One image, fixed in size: per placement that needs attention (at most six), both sides'
     collaboration per week on a 1-5 scale in words; skipped and unanswered weeks marked."""
     shown, _ = chart_sections(digest)
     if not shown:
         return None
-    import matplotlib  # imported only when a chart is drawn (memory, start-up)
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot  # after choosing the non-GUI backend
-    from matplotlib.lines import Line2D
 
     def label(name: str, **args: Any) -> str:
         return renderer.label(language, name, args)
@@ -255,79 +286,180 @@ def chart_png(renderer: Renderer, language: str, digest: Digest) -> bytes | None
         "ouder": (label("chart_ouders"), "#1f6fb4", "o", 4.0, 9.0),
         "gezinshuisouder": (label("chart_gezinshuisouders"), "#e07b00", "s", 1.6, 5.0),
     }
-    scale = [label("chart_scale", n=n) for n in range(1, 6)]
-    columns = 1 if len(shown) == 1 else 2
-    rows = math.ceil(len(shown) / columns)
-    height = CHART_CELL[1] * rows + CHART_LEGEND
-    figure, axes = pyplot.subplots(
-        rows, columns, figsize=(CHART_CELL[0] * columns, height), squeeze=False
+    charts = [section.chart for section in shown if section.chart is not None]
+    texts = (
+        tuple(label("chart_scale", n=n) for n in range(1, 6)),
+        label("chart_week"),
+        label("chart_skipped"),
+        label("chart_no_answer"),
+        tuple(sides.values()),
     )
-    try:
-        for index, axis in enumerate(axes.flat):
-            if index >= len(shown):
-                axis.set_visible(False)
-                continue
-            chart = shown[index].chart
-            assert chart is not None  # chart_sections keeps charted sections only
-            for offset, (side, (_, colour, marker, width, size)) in zip(
-                (-0.12, 0.12), sides.items(), strict=True
-            ):
-                marks = chart.weeks[side]
-                weeks = list(range(-len(marks) + 1, 1))
-                scores = [
-                    float(str(m["score"])) if m["score"] is not None else math.nan for m in marks
-                ]
-                axis.plot(
-                    weeks, scores, color=colour, marker=marker, linewidth=width, markersize=size
-                )
-                # No score: a mark on the floor of the plot, one kind per reason.
-                for week, mark in zip(weeks, marks, strict=True):
-                    if mark["mark"] == "skipped":
-                        axis.plot(week + offset, 0.35, marker="v", color=colour, markersize=7)
-                    elif mark["mark"] in ("missed", "open"):
-                        axis.plot(
-                            week + offset,
-                            0.35,
-                            marker="x",
-                            color=colour,
-                            markersize=7,
-                            markeredgewidth=2,
-                        )
-            axis.set_title(chart.youth, fontsize=11, loc="left", fontweight="bold")
-            axis.set_ylim(0.0, 5.5)
-            axis.set_xlim(weeks[0] - 0.5, 0.5)
-            axis.set_xticks(weeks, [str(-w) for w in weeks])
-            axis.set_yticks([1, 2, 3, 4, 5], scale)
-            axis.axhline(0.7, color="#999999", linewidth=0.6)
-            axis.tick_params(labelsize=8)
-            axis.grid(alpha=0.3)
-            axis.set_xlabel(label("chart_week"), fontsize=8)
-        handles = [
-            Line2D([], [], color=colour, marker=marker, linewidth=width, label=name)
-            for name, colour, marker, width, _ in sides.values()
-        ]
-        handles += [
-            Line2D(
-                [], [], color="#555555", marker="v", linestyle="", label=label("chart_skipped")
-            ),
-            Line2D(
-                [],
-                [],
-                color="#555555",
-                marker="x",
-                markeredgewidth=2,
-                linestyle="",
-                label=label("chart_no_answer"),
-            ),
-        ]
-        # Below the plots, never over the data.
-        figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
-        figure.tight_layout(rect=(0, CHART_LEGEND / height, 1, 1))
-        buffer = io.BytesIO()
+    # The weeks each panel shows (its ticks): the same for every placement in practice.
+    spans = tuple(len(chart.weeks["ouder"]) for chart in charts)
+    with _FRAME_LOCK:
+        key = (texts, spans)
+        frame = _FRAMES.get(key)
+        if frame is None:
+            if len(_FRAMES) >= _FRAMES_KEPT:
+                _FRAMES.clear()
+            frame = _FRAMES[key] = _chart_frame(texts, spans)
+        return _draw_chart(frame, charts, sides)
+
+
+def _chart_frame(texts: tuple[Any, ...], spans: tuple[int, ...]) -> _ChartFrame:
+    """The figure for charts of `len(spans)` panels, without data or titles."""
+    # Imported only when a chart is drawn (memory, start-up). A Figure of its own with the Agg
+    # canvas, not pyplot: no global figure registry, and it lives as long as the frame.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    scale, week_label, skipped, no_answer, sides = texts
+    columns = 1 if len(spans) == 1 else 2
+    rows = math.ceil(len(spans) / columns)
+    height = CHART_CELL[1] * rows + CHART_LEGEND
+    figure = Figure(figsize=(CHART_CELL[0] * columns, height))
+    canvas: Any = FigureCanvasAgg(figure)  # get_renderer is untyped in matplotlib
+    grid = figure.subplots(rows, columns, squeeze=False)
+    axes = []
+    for index, axis in enumerate(grid.flat):
+        if index >= len(spans):
+            axis.set_visible(False)
+            continue
+        weeks = list(range(-spans[index] + 1, 1))
+        axis.set_ylim(0.0, 5.5)
+        axis.set_xlim(weeks[0] - 0.5, 0.5)
+        axis.set_xticks(weeks, [str(-w) for w in weeks])
+        axis.set_yticks([1, 2, 3, 4, 5], scale)
+        # The floor line, in the frame: no data comes near it, and savefig draws it before
+        # the spines at its ends.
+        axis.axhline(0.7, color="#999999", linewidth=0.6)
+        axis.tick_params(labelsize=8)
+        axis.grid(alpha=0.3)
+        axis.set_xlabel(week_label, fontsize=8)
+        axes.append(axis)
+    handles = [
+        Line2D([], [], color=colour, marker=marker, linewidth=width, label=name)
+        for name, colour, marker, width, _ in sides
+    ]
+    handles += [
+        Line2D([], [], color="#555555", marker="v", linestyle="", label=skipped),
+        Line2D(
+            [], [], color="#555555", marker="x", markeredgewidth=2, linestyle="", label=no_answer
+        ),
+    ]
+    # Below the plots, never over the data.
+    figure.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    start = {name: getattr(figure.subplotpars, name) for name in _SUBPLOT_PARAMETERS}
+    renderer = canvas.get_renderer()
+    widths = [axis.get_window_extent(renderer).width for axis in axes]
+    return _ChartFrame(figure, axes, start=start, start_widths=widths)
+
+
+def _draw_chart(frame: _ChartFrame, charts: list[Any], sides: dict[str, Any]) -> bytes:
+    """The chart's PNG, as savefig draws it after tight_layout: pixel for pixel the same.
+
+    Usually the layout for these titles' heights is known: its pixels without data or titles
+    are copied, and the data and titles drawn over them. savefig draws the frame's spines after
+    the data, this draws them before: they never meet (half a week and half a scale step of
+    room). A title about as wide as its panel (in a new figure's layout, where tight_layout
+    measures, or in this one) moves the panels: that chart is laid out and drawn
+    whole, as it always was."""
+    from matplotlib.image import imsave
+
+    figure = frame.figure
+    canvas = figure.canvas
+    renderer = canvas.get_renderer()
+    for artist in frame.drawn:
+        artist.remove()
+    frame.drawn.clear()
+    titles = [
+        axis.set_title(chart.youth, fontsize=11, loc="left", fontweight="bold")
+        for axis, chart in zip(frame.axes, charts, strict=True)
+    ]
+    for title in titles:
+        title.set_y(1.0)  # where tight_layout puts a title of one line (it leaves it there)
+    extents = [
+        (title.get_window_extent(renderer), axis.get_window_extent(renderer))
+        for title, axis in zip(titles, frame.axes, strict=True)
+    ]
+    key = tuple((round(t.y1 - a.y1, 3), round(t.y0 - a.y1, 3)) for t, a in extents)
+    known = frame.layouts.get(key)
+    if known is None:
+        params = _tight_layout(figure, frame.start)
+    else:
+        params, background = known
+        figure.subplots_adjust(**params)
+    for axis, chart in zip(frame.axes, charts, strict=True):
+        frame.drawn += _plot_marks(axis, chart, sides)
+    buffer = io.BytesIO()
+    if any(
+        title.get_window_extent(renderer).width
+        >= min(width, axis.get_window_extent(renderer).width) - 1
+        for title, axis, width in zip(titles, frame.axes, frame.start_widths, strict=True)
+    ):
+        if known is not None:
+            _tight_layout(figure, frame.start)  # the known layout had no room for this title
         figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
-    finally:
-        pyplot.close(figure)
+    if known is None:
+        # The frame's pixels: without data, and with empty titles (an invisible one would be
+        # measured as empty but not empty, and moved).
+        for artist in frame.drawn:
+            artist.set_visible(False)
+        for title in titles:
+            title.set_text("")
+        canvas.draw()
+        background = canvas.copy_from_bbox(figure.bbox)
+        for artist in frame.drawn:
+            artist.set_visible(True)
+        for title, chart in zip(titles, charts, strict=True):
+            title.set_text(chart.youth)
+        if len(frame.layouts) >= _LAYOUTS_KEPT:
+            frame.layouts.clear()
+        frame.layouts[key] = (params, background)
+    canvas.restore_region(background)
+    for axis, title in zip(frame.axes, titles, strict=True):
+        for artist in frame.drawn:
+            if artist.axes is axis:
+                axis.draw_artist(artist)
+        axis.draw_artist(title)
+    # As savefig writes it (FigureCanvasAgg.print_png).
+    imsave(buffer, canvas.buffer_rgba(), format="png", origin="upper", dpi=figure.dpi)
+    return buffer.getvalue()
+
+
+def _tight_layout(figure: Any, start: dict[str, float]) -> dict[str, float]:
+    """tight_layout above the legend strip, from a new figure's layout; the parameters chosen."""
+    figure.subplots_adjust(**start)
+    figure.tight_layout(rect=(0, CHART_LEGEND / figure.get_size_inches()[1], 1, 1))
+    # tight_layout leaves a placeholder layout engine behind, for which savefig would draw the
+    # whole figure once more: the layout is done, drop it.
+    figure.set_layout_engine(None)
+    return {name: getattr(figure.subplotpars, name) for name in _SUBPLOT_PARAMETERS}
+
+
+def _plot_marks(axis: Any, chart: Any, sides: dict[str, Any]) -> list[Any]:
+    """Both sides' scores per week, and a mark on the floor of the plot for a week without."""
+    drawn: list[Any] = []
+    for offset, (side, (_, colour, marker, width, size)) in zip(
+        (-0.12, 0.12), sides.items(), strict=True
+    ):
+        marks = chart.weeks[side]
+        weeks = list(range(-len(marks) + 1, 1))
+        scores = [float(str(m["score"])) if m["score"] is not None else math.nan for m in marks]
+        drawn += axis.plot(
+            weeks, scores, color=colour, marker=marker, linewidth=width, markersize=size
+        )
+        # One kind of mark per reason.
+        for week, mark in zip(weeks, marks, strict=True):
+            if mark["mark"] == "skipped":
+                drawn += axis.plot(week + offset, 0.35, marker="v", color=colour, markersize=7)
+            elif mark["mark"] in ("missed", "open"):
+                drawn += axis.plot(
+                    week + offset, 0.35, marker="x", color=colour, markersize=7, markeredgewidth=2
+                )
+    return drawn
 
 
 def weekly_parts(renderer: Renderer, language: str, digest: Digest) -> RenderedDigest:
