@@ -355,7 +355,7 @@ def context(found: OrgOverview, listed: int | None = None) -> dict[str, object]:
         ],
         "planned": small(found.planned),
         # Staff are named and their caseload is about their work, not about a family: shown
-        # as it is (see NOTES-p3.md).
+        # as it is.
         "caseload": [{"name": name, "count": count} for name, count in found.caseload],
     }
 

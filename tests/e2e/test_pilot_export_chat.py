@@ -46,11 +46,8 @@ async def _coordinator(
     user_id: int = 4001,
     name: str = "Cora",
 ) -> ChatPerson:
-    """A coordinator of this organisation, with the export button in her chat.
-
-    Made in the database: in base14 the onboarding's role label has no coordinator yet (see
-    NOTES-p4.md). The button comes in a message as /organisatie (h3's) will show it.
-    """
+    """A coordinator of this organisation, made in the database, with the export button in
+    her chat as /organisatie shows it (the chat's own onboarding is tests/e2e/test_team.py's)."""
     now = clock.now()
     async with db.session() as session:
         organisation_id = await session.scalar(
