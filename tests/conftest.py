@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +24,32 @@ START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 # The data key of the tests' PostgreSQL runs (PostgreSQL refuses to start without one); on
 # SQLite the key file beside the database is used, as in the README's commands.
 TEST_DATA_KEY = "bg5wp2ql1cejsHHnYF3De4tMX6NOg8N1Iwc5mCWQXFA="
+
+
+def _database_per_worker() -> None:
+    """Under pytest-xdist, give each worker a PostgreSQL database of its own (made if missing):
+    the tests empty their database's schema, so two workers must never share one."""
+    url, worker = os.environ.get("TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker or is_sqlite(url):
+        return
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+
+    async def create() -> None:
+        import asyncpg  # the PostgreSQL driver, only when tests run on PostgreSQL
+
+        connection = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+        try:
+            if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", own):
+                await connection.execute(f'CREATE DATABASE "{own}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    os.environ["TEST_DATABASE_URL"] = f"{base}/{own}"
+
+
+_database_per_worker()
 
 
 def database_url(tmp_path: Path) -> str:

@@ -164,6 +164,9 @@ async def test_sigkill_of_the_deliverer_hands_the_rest_to_another(tmp_path: Path
             got = received(sandbox, seeded.chats)
             assert max(got.values()) == 1, "someone got the check-in twice"
             assert sum(got.values()) >= COUNT - in_flight
-            assert sandbox.stats.too_many_requests == 0, logs(tmp_path)
+            # The successor cannot know the dead one's last second (a graceful handover waits
+            # for a quiet one): under load a few of its first sends may get 429, which the
+            # limiter honours (retry_after) — nothing lost, nothing twice, as asserted above.
+            assert sandbox.stats.too_many_requests <= Deliverer.concurrency, logs(tmp_path)
     finally:
         await db.dispose()
